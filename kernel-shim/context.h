@@ -1,0 +1,56 @@
+// Creating, migrating into, entering and sealing contexts.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel-shim/context_table.h"
+
+namespace vs::shim {
+
+struct CreateSpec {
+  std::optional<Xid> xid;          ///< a static or dynamic xid; none = allocate a dynamic one
+  NsSet namespaces = default_namespaces();
+  bool persistent = false;         ///< keep the context when its last process is gone
+  bool endsetup = false;           ///< seal before running the command
+  bool builtin_init = true;        ///< in a new pid ns, run CMD under a minimal reaping init
+  std::vector<std::string> argv;   ///< the command, run inside
+};
+
+/// Called once the context exists, before the command runs (the tool prints its message).
+using OnCreated = std::function<void(Xid)>;
+
+/// Creates a context and runs argv inside it; returns the command's exit code (128 + signal
+/// if it was killed) once it ended; the context is reaped then unless persistent or still
+/// populated. Errors before the command ran leave nothing behind.
+Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
+                           const OnCreated& on_created);
+
+/// Runs argv inside an existing context: joins its cgroups and every namespace (through a
+/// pidfd of its init, or the pins), and waits for it. Returns its exit code.
+Result<int> migrate_and_run(const ContextTable& table, Xid xid,
+                            const std::vector<std::string>& argv);
+
+/// Moves the calling process itself into the context (cgroups and namespaces). If the
+/// context has its own pid namespace and the caller is not in it yet, the caller forks:
+/// the returned value is then the exit code the parent must exit with after the child
+/// (which gets std::nullopt and goes on) ended.
+Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid);
+
+/// Seals a context (stage setup -> running). Sealing twice is a wrong-state error.
+Result<void> seal(const ContextTable& table, Xid xid);
+
+/// Clears the persistent mark; the context is reaped once it has no process.
+Result<void> release(const ContextTable& table, Xid xid);
+
+/// Joins the namespaces in `which` (a subset of the context's) of a live context, without
+/// its cgroups: for vnamespace --enter and vuname. Pid applies to children only.
+Result<void> enter_namespaces(const ContextTable& table, Xid xid, NsSet which);
+
+/// Re-pins the calling process's current namespaces of kinds `which` as the context's
+/// (vnamespace --set).
+Result<void> set_namespaces(const ContextTable& table, Xid xid, NsSet which);
+
+}  // namespace vs::shim

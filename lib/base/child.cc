@@ -1,0 +1,94 @@
+#include "lib/base/child.h"
+
+#include <errno.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/base/syscall.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace vs {
+
+Child::Child(Child&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)) {}
+
+Child& Child::operator=(Child&& other) noexcept {
+  if (this != &other) {
+    this->~Child();
+    pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::move(other.pidfd_);
+  }
+  return *this;
+}
+
+Child::~Child() {
+  if (pid_ <= 0) return;
+  int saved = errno;
+  if (pidfd_) sys::pidfd_send_signal(pidfd_.get(), SIGKILL, nullptr, 0);
+  siginfo_t info{};
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+                  WEXITED) < 0 &&
+         errno == EINTR) {
+  }
+  errno = saved;
+}
+
+Result<Child> Child::spawn(const CloneSpec& spec, const std::function<int()>& body) {
+  int pidfd = -1;
+  struct clone_args args = {};
+  args.flags = spec.flags | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = static_cast<uint64_t>(spec.exit_signal);
+  if (spec.cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(spec.cgroup_fd);
+  }
+  long pid = sys::clone3(&args);
+  if (pid < 0) return sys_error("clone3", "");
+  if (pid == 0) {
+    // Child: never return into the caller's stack frames, never run atexit handlers.
+    int code = body();
+    ::_exit(code);
+  }
+  return Child(static_cast<pid_t>(pid), UniqueFd(pidfd));
+}
+
+Result<ExitStatus> Child::wait() {
+  siginfo_t info{};
+  for (;;) {
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+                 WEXITED) == 0) {
+      break;
+    }
+    if (errno != EINTR) return sys_error("waitid", std::to_string(pid_));
+  }
+  pid_ = -1;
+  pidfd_.reset();
+  ExitStatus st;
+  if (info.si_code == CLD_EXITED) {
+    st.value = info.si_status;
+  } else {
+    st.signaled = true;
+    st.value = info.si_status;
+  }
+  return st;
+}
+
+Result<void> Child::signal(int sig) const {
+  if (sys::pidfd_send_signal(pidfd_.get(), sig, nullptr, 0) < 0) {
+    return sys_error("pidfd_send_signal", std::to_string(pid_));
+  }
+  return ok();
+}
+
+void Child::release() {
+  pid_ = -1;
+  pidfd_.reset();
+}
+
+}  // namespace vs

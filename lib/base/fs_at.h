@@ -1,0 +1,40 @@
+// Filesystem helpers that work relative to directory fds (STYLE.md R5) and write atomically.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
+
+namespace vs {
+
+/// Opens `path` (absolute or relative to the cwd) with O_CLOEXEC added.
+Result<UniqueFd> open_path(const std::string& path, int flags, mode_t mode = 0);
+
+/// Opens `rel` beneath `root_fd` with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
+/// symlinks resolve as if root_fd were `/`, so nothing outside the tree is reached.
+/// `extra_resolve` adds RESOLVE_* flags (e.g. RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV).
+Result<UniqueFd> open_beneath(int root_fd, std::string_view rel, int flags, mode_t mode = 0,
+                              uint64_t extra_resolve = 0);
+
+/// Reads a whole regular file (at most `max_bytes`; more is an error, E40 size cap).
+/// Refuses non-regular files without blocking (FIFOs) and does not follow a final symlink.
+Result<std::string> read_file_at(int dir_fd, std::string_view rel, size_t max_bytes = 1 << 20);
+Result<std::string> read_file(const std::string& path, size_t max_bytes = 1 << 20);
+
+/// Writes `data` to an existing file (cgroup and proc knobs): one write(2), no truncation.
+Result<void> write_file(const std::string& path, std::string_view data);
+Result<void> write_file_at(int dir_fd, std::string_view rel, std::string_view data);
+
+/// Atomic replace: writes `rel`.tmp.PID beneath dir_fd, fsyncs, renames over `rel`.
+Result<void> atomic_write_at(int dir_fd, std::string_view rel, std::string_view data,
+                             mode_t mode = 0600);
+
+/// mkdir that treats an existing directory as success.
+Result<void> ensure_dir(const std::string& path, mode_t mode);
+
+}  // namespace vs

@@ -1,0 +1,41 @@
+// Irreversible state (setns, capset, seccomp, uid changes) runs in a forked child; its
+// failures become gtest failures of the calling test.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <functional>
+#include <string>
+
+namespace vs::test {
+
+/// Runs `body` in a forked child. `body` returns an empty string on success or a failure
+/// message; the message is reported as a test failure in the parent.
+inline void run_in_child(const std::function<std::string()>& body) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string msg = body();
+    if (!msg.empty()) (void)!::write(fds[1], msg.data(), msg.size());
+    ::_exit(msg.empty() ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(msg.empty()) << msg;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "child ended with status " << status << (msg.empty() ? " and no message" : "");
+}
+
+}  // namespace vs::test

@@ -1,0 +1,52 @@
+#include "tools/common/cli.h"
+
+#include <stdlib.h>
+
+#include <cstdio>
+
+namespace vs::tool {
+
+void add_common_options(CLI::App& app, CommonOptions& opts) {
+  app.add_option("--rundir", opts.rundir,
+                 "context table directory (default $VSERVER_RUNDIR or /run/vservers)");
+  app.add_option("--cgroup-parent", opts.cgroup_parent,
+                 "cgroup directory holding the contexts (default $VSERVER_CGROUP_PARENT or "
+                 "vservers)");
+}
+
+vs::shim::ShimConfig shim_config(const CommonOptions& opts) {
+  auto config = vs::shim::ShimConfig::from_env();
+  if (!opts.rundir.empty()) config.rundir = opts.rundir;
+  if (!opts.cgroup_parent.empty()) config.cgroup.parent = opts.cgroup_parent;
+  return config;
+}
+
+int report(const char* tool, const Error& e) {
+  std::fprintf(stderr, "%s: %s\n", tool, e.message().c_str());
+  return exit_code_for(e);
+}
+
+bool parse_args(CLI::App& app, int argc, char** argv, int* exit_code) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    *exit_code = kExitOk;
+    return false;
+  } catch (const CLI::CallForVersion&) {
+    std::puts("vserver 0.1.0");
+    *exit_code = kExitOk;
+    return false;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: %s (see --help)\n", app.get_name().c_str(), e.what());
+    *exit_code = kExitUsage;
+    return false;
+  }
+  return true;
+}
+
+Result<vs::shim::Xid> parse_xid_arg(const std::string& text) {
+  return vs::shim::Xid::parse_context(text);
+}
+
+}  // namespace vs::tool

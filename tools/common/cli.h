@@ -1,0 +1,37 @@
+// Shared pieces of the tools' command lines (STYLE.md R3): common options, the one place
+// that turns an Error into "TOOL: message" on stderr and an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "kernel-shim/context_table.h"
+#include "lib/base/exit_code.h"
+#include "lib/base/result.h"
+
+namespace vs::tool {
+
+/// Options every tool that touches the context table takes.
+struct CommonOptions {
+  std::string rundir;         ///< --rundir, else $VSERVER_RUNDIR, else /run/vservers
+  std::string cgroup_parent;  ///< --cgroup-parent, else $VSERVER_CGROUP_PARENT, else vservers
+};
+
+/// Adds --rundir and --cgroup-parent to `app`.
+void add_common_options(CLI::App& app, CommonOptions& opts);
+
+/// The shim configuration after the command line and the environment were read.
+vs::shim::ShimConfig shim_config(const CommonOptions& opts);
+
+/// Prints "TOOL: message" on stderr and returns the exit code for `e`.
+int report(const char* tool, const Error& e);
+
+/// Parses the command line. On --help prints it and returns 0 in `*exit_code`; on a usage
+/// error prints "TOOL: <what is wrong>" (never the whole help) and returns 2.
+/// Returns true when the tool should go on.
+bool parse_args(CLI::App& app, int argc, char** argv, int* exit_code);
+
+/// A CLI11 validator-free xid option: parse strictly with Xid::parse_context.
+Result<vs::shim::Xid> parse_xid_arg(const std::string& text);
+
+}  // namespace vs::tool
