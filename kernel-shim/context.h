@@ -33,11 +33,12 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
 Result<int> migrate_and_run(const ContextTable& table, Xid xid,
                             const std::vector<std::string>& argv);
 
-/// Moves the calling process itself into the context (cgroups and namespaces). If the
+/// Moves the calling process itself into the context (cgroups and namespaces); with
+/// `endsetup` also seals it (a sealed context is a wrong-state error, nothing moved). If the
 /// context has its own pid namespace and the caller is not in it yet, the caller forks:
 /// the returned value is then the exit code the parent must exit with after the child
 /// (which gets std::nullopt and goes on) ended.
-Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid);
+Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool endsetup);
 
 /// Seals a context (stage setup -> running). Sealing twice is a wrong-state error.
 Result<void> seal(const ContextTable& table, Xid xid);

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ struct ContextState {
   uint64_t init_start = 0;   ///< its start time (field 22 of /proc/PID/stat): pid reuse guard
   pid_t creator_pid = 0;
   int64_t created = 0;       ///< unix time
+  /// nsfs inode of each namespace ("mnt" -> 4026532xxx): how a process inside the context,
+  /// whose cgroup namespace hides the cgroup path, finds out which context it is in.
+  std::map<std::string, uint64_t> ns_inodes;
 
   [[nodiscard]] std::string serialize() const;
   static Result<ContextState> parse(std::string_view text, const std::string& file);
@@ -85,8 +89,11 @@ class ContextTable {
   /// Looks up a live context: reaps it if dead, then returns its state or exit-3 error.
   Result<ContextState> lookup(Xid xid) const;
 
-  /// The xid of a process (0 for the host).
+  /// The xid of a process (0 for the host), from its cgroup.
   Result<Xid> xid_of(pid_t pid) const;
+  /// The context of the calling process: from its cgroup, or, inside a cgroup namespace
+  /// (where the path is hidden), the live context whose namespaces are the caller's.
+  Result<Xid> current_xid() const;
 
  private:
   ShimConfig config_;

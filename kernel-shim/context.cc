@@ -1,0 +1,596 @@
+#include "kernel-shim/context.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "kernel-shim/init.h"
+#include "lib/base/child.h"
+#include "lib/base/fs_at.h"
+#include "lib/base/parse.h"
+#include "lib/base/scope_exit.h"
+#include "lib/base/syscall.h"
+
+namespace vs::shim {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// The parent/child exchange of create_and_run() (STYLE.md R9):
+//
+//   creator (vcontext)                        first process of the context
+//   ------------------                        -----------------------------
+//   lock entry, mkdir entry, cgroups
+//   clone3(ns flags, INTO_CGROUP v2) ------>  PDEATHSIG=KILL, wait
+//   v1 cgroups attach, uid/gid maps
+//   #1 kCgroupReady ----------------------->  unshare(CGROUP); propagation; hide run dir;
+//                                             fresh /proc
+//                   <-----------------------  #2 kNsReady
+//   pin namespaces, state file, on_created
+//   #3 kGo -------------------------------->  PDEATHSIG off; exec CMD (or init forks CMD)
+//                   <-----------------------  #4 EOF: exec happened (CLOEXEC) | errno
+//   unlock; wait for the first process; reap
+//
+// Messages travel on a SOCK_SEQPACKET pair; a peer that dies early shows as EOF, which the
+// creator reports as "context init died before step #N", never a hang.
+// ---------------------------------------------------------------------------------------
+enum class Step : uint32_t { kCgroupReady = 1, kNsReady = 2, kGo = 3, kExec = 4 };
+
+struct SyncMsg {
+  uint32_t step = 0;
+  int32_t err = 0;       ///< errno of a failure, 0 for "done"
+  char what[96] = {};    ///< the failing operation, for the creator's message
+};
+
+bool send_step(int fd, Step step, int err = 0, const char* what = "") {
+  SyncMsg m;
+  m.step = static_cast<uint32_t>(step);
+  m.err = err;
+  std::strncpy(m.what, what, sizeof m.what - 1);
+  ssize_t n;
+  do {
+    n = ::send(fd, &m, sizeof m, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof m);
+}
+
+// Reads one message; false on EOF or error.
+bool recv_step(int fd, SyncMsg* m) {
+  ssize_t n;
+  do {
+    n = ::recv(fd, m, sizeof *m, 0);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof *m);
+}
+
+Result<void> expect_step(int fd, Step step) {
+  SyncMsg m;
+  if (!recv_step(fd, &m)) {
+    return make_error(ErrorKind::kFailed, "create context", "",
+                      "context init died before step #" +
+                          std::to_string(static_cast<uint32_t>(step)),
+                      ECHILD);
+  }
+  if (m.err != 0) return sys_error(m.what, "", m.err);
+  if (m.step != static_cast<uint32_t>(step)) {
+    return make_error(ErrorKind::kFailed, "create context", "",
+                      "protocol error: got step #" + std::to_string(m.step), EPROTO);
+  }
+  return ok();
+}
+
+// Field 22 of /proc/PID/stat: the start time, which tells a pid's reuse apart.
+Result<uint64_t> process_start_time(const std::string& proc_root, pid_t pid) {
+  auto text = read_file(proc_root + "/" + std::to_string(pid) + "/stat", 4096);
+  if (!text) return std::move(text).error();
+  // comm may contain spaces and parens: fields start after the last ')'.
+  size_t close = text->rfind(')');
+  if (close == std::string::npos) {
+    return make_error(ErrorKind::kFailed, "parse", "stat of pid " + std::to_string(pid),
+                      "no comm", EINVAL);
+  }
+  std::string_view rest = std::string_view(*text).substr(close + 2);
+  // rest starts at field 3 (state); start time is field 22.
+  for (int field = 3; field < 22; ++field) {
+    size_t sp = rest.find(' ');
+    if (sp == std::string_view::npos) break;
+    rest.remove_prefix(sp + 1);
+  }
+  auto v = parse_uint(rest.substr(0, rest.find(' ')), 0, UINT64_MAX, "starttime");
+  if (!v) return std::move(v).error();
+  return *v;
+}
+
+#ifndef NS_GET_MNTNS_ID
+#define NS_GET_MNTNS_ID _IOR(0xb7, 0x5, uint64_t)
+#endif
+
+// The id of the caller's mount namespace, or 0 where the kernel has no such ioctl.
+uint64_t own_mnt_ns_id() {
+  UniqueFd fd(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+  uint64_t id = 0;
+  if (!fd || ::ioctl(fd.get(), NS_GET_MNTNS_ID, &id) < 0) return 0;
+  return id;
+}
+
+// unshare(CLONE_NEWNS) so that the new namespace's id is above `creator_id`. The kernel
+// refuses to pin (bind-mount) a mount namespace whose id is not above the pinner's own (its
+// loop check), and since 6.18 ids come from per-CPU batches: a namespace made on one CPU
+// can have a lower id than an older one made on another. Making it on each allowed CPU in
+// turn finds the batch of the creator's namespace or a newer one.
+int unshare_mnt_above(uint64_t creator_id) {
+  cpu_set_t allowed;
+  if (creator_id == 0 || ::sched_getaffinity(0, sizeof allowed, &allowed) < 0) {
+    return ::unshare(CLONE_NEWNS);
+  }
+  int rc = -1;
+  for (int cpu = -1; cpu < CPU_SETSIZE; ++cpu) {
+    if (cpu >= 0) {
+      if (!CPU_ISSET(cpu, &allowed)) continue;
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      if (::sched_setaffinity(0, sizeof one, &one) < 0) continue;
+    }
+    rc = ::unshare(CLONE_NEWNS);
+    if (rc < 0) break;
+    uint64_t mine = own_mnt_ns_id();
+    if (mine == 0 || mine > creator_id) break;
+    rc = -1;
+    errno = EAGAIN;
+  }
+  ::sched_setaffinity(0, sizeof allowed, &allowed);
+  return rc;
+}
+
+// Child side of create_and_run: the checklist between clone3 and exec (R6). Runs in the
+// first process of the context; returns the exit code for _exit.
+int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t creator_mnt_id,
+                  int sync) {
+  // 1. Die with the creator while setting up; the socket tells us if it is already gone.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  SyncMsg m;
+  if (!recv_step(sync, &m) || m.step != static_cast<uint32_t>(Step::kCgroupReady)) return 1;
+  auto fail = [&](const char* what) {
+    send_step(sync, Step::kNsReady, errno, what);
+    return 1;
+  };
+  // 2. The cgroup namespace now, so its root is the context's cgroup in every hierarchy.
+  if ((spec.namespaces & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0) {
+    return fail("unshare(CLONE_NEWCGROUP)");
+  }
+  if (spec.namespaces & CLONE_NEWNS) {
+    if (unshare_mnt_above(creator_mnt_id) < 0) return fail("unshare(CLONE_NEWNS)");
+    // 3. Propagation before any other mount (R8): nothing we do here reaches the host.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
+      return fail("mount / MS_REC|MS_SLAVE");
+    }
+    // 4. Sealed from the start: the context table (state, locks) is none of the context's
+    // business. Unsealed, the setup chain inside (vcontext --migrate-self --endsetup) still
+    // needs it; seal() hides it then.
+    if (spec.endsetup) ::umount2(table.config().rundir.c_str(), MNT_DETACH);
+    // 5. A /proc that shows the context's own pid namespace.
+    if ((spec.namespaces & CLONE_NEWPID) &&
+        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+      return fail("mount /proc");
+    }
+  }
+  if (!send_step(sync, Step::kNsReady)) return 1;
+  // 6. Wait for the creator's go: pins and state are in place.
+  if (!recv_step(sync, &m) || m.step != static_cast<uint32_t>(Step::kGo)) return 1;
+  // 7. From now on the context lives on its own, creator or not.
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  if (spec.builtin_init && (spec.namespaces & CLONE_NEWPID)) {
+    return run_builtin_init(spec.argv, sync);
+  }
+  return exec_command(spec.argv, sync);
+}
+
+std::string uid_map_for(Xid xid) {
+  // Each context's root maps to its own 65536-id block: xid << 16.
+  uint64_t base = static_cast<uint64_t>(xid.value()) << 16;
+  uint64_t count = xid.value() == Xid::kDynamicMax ? 65535 : 65536;
+  return "0 " + std::to_string(base) + " " + std::to_string(count) + "\n";
+}
+
+Result<Xid> pick_xid(const ContextTable& table, const CreateSpec& spec, FileLock* lock) {
+  auto try_take = [&](Xid x) -> Result<bool> {
+    auto lk = table.lock(x, false);
+    if (!lk) {
+      if (lk.error().code == EWOULDBLOCK) return false;
+      return std::move(lk).error();
+    }
+    struct stat st {};
+    if (::lstat(table.entry_dir(x).c_str(), &st) == 0) {
+      // An entry exists: dead ones are reaped (we hold the lock, so reap inline).
+      auto live = table.alive(x);
+      if (!live) return std::move(live).error();
+      auto state = table.read_state(x);
+      if (*live || (state && state->persistent)) return false;
+      lk = FileLock();  // reap() takes the lock itself
+      auto reaped = table.reap(x);
+      if (!reaped) return std::move(reaped).error();
+      if (!*reaped) return false;
+      auto again = table.lock(x, false);
+      if (!again) return again.error().code == EWOULDBLOCK ? Result<bool>(false)
+                                                            : Result<bool>(std::move(again).error());
+      if (::lstat(table.entry_dir(x).c_str(), &st) == 0) return false;
+      *lock = std::move(*again);
+      return true;
+    }
+    *lock = std::move(*lk);
+    return true;
+  };
+  if (spec.xid) {
+    auto took = try_take(*spec.xid);
+    if (!took) return std::move(took).error();
+    if (!*took) {
+      return make_error(ErrorKind::kWrongState, "create context", spec.xid->str(),
+                        "a context with this xid already exists", EEXIST);
+    }
+    return *spec.xid;
+  }
+  for (uint32_t v = Xid::kDynamicMin; v <= Xid::kDynamicMax; ++v) {
+    auto took = try_take(Xid(static_cast<uint16_t>(v)));
+    if (!took) return std::move(took).error();
+    if (*took) return Xid(static_cast<uint16_t>(v));
+  }
+  return make_error(ErrorKind::kFailed, "create context", "", "no free dynamic xid", EAGAIN);
+}
+
+// Waits for the first process while passing the creator's termination signals on to it.
+Result<ExitStatus> wait_forwarding(Child& child) {
+  sigset_t set, old;
+  ::sigemptyset(&set);
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) ::sigaddset(&set, s);
+  ::sigprocmask(SIG_BLOCK, &set, &old);
+  ScopeExit restore([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+  UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sfd) return sys_error("signalfd", "");
+  for (;;) {
+    struct pollfd fds[2] = {{child.pidfd(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+    int n = ::poll(fds, 2, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("poll", "");
+    }
+    if (fds[1].revents & POLLIN) {
+      struct signalfd_siginfo si {};
+      while (::read(sfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        (void)child.signal(static_cast<int>(si.ssi_signo));
+      }
+    }
+    if (fds[0].revents & POLLIN) return child.wait();
+  }
+}
+
+}  // namespace
+
+Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
+                           const OnCreated& on_created) {
+  if (spec.argv.empty()) return usage_error("command", "no command to run in the context");
+  if (spec.namespaces & CLONE_NEWTIME) {
+    // clone3 cannot create a time namespace for the caller's child itself.
+    return usage_error("namespaces", "`time` is set with vattribute (virt_uptime), "
+                                     "not at create");
+  }
+  // Declared before the Transaction: its undo steps use them, so they must outlive it.
+  FileLock lock;
+  std::optional<ContextCgroup> cg;
+  Transaction undo;
+  auto xid = pick_xid(table, spec, &lock);
+  if (!xid) return std::move(xid).error();
+  std::string what = "create context " + xid->str();
+  undo.on_rollback([&lock] { (void)lock.unlink_and_release(); });
+
+  if (::mkdir(table.entry_dir(*xid).c_str(), 0700) < 0) {
+    return sys_error("mkdir", table.entry_dir(*xid)).wrap(what);
+  }
+  undo.on_rollback([&table, x = *xid] {
+    (void)unpin_namespaces(table.ns_dir(x));
+    ::unlink((table.entry_dir(x) + "/state").c_str());
+    ::rmdir(table.entry_dir(x).c_str());
+  });
+  auto made = ContextCgroup::create(table.layout(), table.config().cgroup, *xid);
+  if (!made) return std::move(made).error().wrap(what);
+  cg.emplace(std::move(*made));
+  undo.on_rollback([&cg] {
+    (void)cg->kill(SIGKILL);
+    (void)cg->remove();
+  });
+
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+    return sys_error("socketpair", "").wrap(what);
+  }
+  UniqueFd parent_end(sp[0]), child_end(sp[1]);
+
+  CloneSpec cs;
+  // The child makes its cgroup and mount namespaces itself (see context_child).
+  cs.flags = spec.namespaces & ~static_cast<uint64_t>(CLONE_NEWCGROUP | CLONE_NEWNS);
+  cs.cgroup_fd = cg->v2_fd();
+  uint64_t creator_mnt_id = own_mnt_ns_id();
+  auto child = Child::spawn(cs, [&]() -> int {
+    parent_end.reset();
+    return context_child(table, spec, creator_mnt_id, child_end.get());
+  });
+  if (!child) return std::move(child).error().wrap(what);
+  child_end.reset();
+
+  if (auto r = cg->attach_v1(child->pid()); !r) return std::move(r).error().wrap(what);
+  if (spec.namespaces & CLONE_NEWUSER) {
+    std::string base = table.config().proc_root + "/" + std::to_string(child->pid());
+    std::string map = uid_map_for(*xid);
+    if (auto r = write_file(base + "/uid_map", map); !r) return std::move(r).error().wrap(what);
+    if (auto r = write_file(base + "/gid_map", map); !r) return std::move(r).error().wrap(what);
+  }
+  send_step(parent_end.get(), Step::kCgroupReady);                              /* #1 */
+  if (auto r = expect_step(parent_end.get(), Step::kNsReady); !r) {            /* #2 */
+    return std::move(r).error().wrap(what);
+  }
+  if (auto r = pin_namespaces(table.config().proc_root, child->pid(), spec.namespaces,
+                              table.ns_dir(*xid));
+      !r) {
+    return std::move(r).error().wrap(what);
+  }
+  ContextState state;
+  for (const auto& ns : kNamespaces) {
+    if (!(spec.namespaces & ns.clone_flag)) continue;
+    struct stat pin {};
+    if (::stat((table.ns_dir(*xid) + "/" + ns.name).c_str(), &pin) == 0) {
+      state.ns_inodes[ns.name] = pin.st_ino;
+    }
+  }
+  state.xid = *xid;
+  state.stage = spec.endsetup ? ContextStage::kRunning : ContextStage::kSetup;
+  state.namespaces = spec.namespaces;
+  state.persistent = spec.persistent;
+  state.init_pid = child->pid();
+  auto start = process_start_time(table.config().proc_root, child->pid());
+  if (!start) return std::move(start).error().wrap(what);
+  state.init_start = *start;
+  state.creator_pid = ::getpid();
+  state.created = static_cast<int64_t>(::time(nullptr));
+  if (auto r = table.write_state(state); !r) return std::move(r).error().wrap(what);
+  if (on_created) on_created(*xid);
+  send_step(parent_end.get(), Step::kGo);                                       /* #3 */
+
+  // #4: EOF means the command was exec'd (the channel is close-on-exec); an int is errno.
+  int exec_err = 0;
+  ssize_t n;
+  do {
+    n = ::read(parent_end.get(), &exec_err, sizeof exec_err);
+  } while (n < 0 && errno == EINTR);
+  parent_end.reset();
+  undo.commit();
+  lock = FileLock();  // the context now lives without its creator's lock
+
+  auto status = wait_forwarding(*child);
+  auto reaped = spec.persistent ? Result<bool>(false) : table.reap(*xid);
+  if (n == static_cast<ssize_t>(sizeof exec_err) && exec_err != 0) {
+    Error e = sys_error("exec", spec.argv[0], exec_err);
+    return std::move(e).wrap("run in context " + xid->str());
+  }
+  if (!status) return std::move(status).error();
+  if (!reaped) return std::move(reaped).error();
+  return status->as_exit_code();
+}
+
+namespace {
+
+// A pidfd of the context's first process if it still runs (pid reuse checked).
+UniqueFd open_init(const ContextTable& table, const ContextState& st) {
+  if (st.init_pid <= 0) return UniqueFd();
+  UniqueFd fd(sys::pidfd_open(st.init_pid, 0));
+  if (!fd) return fd;
+  // Checked after the pidfd exists: if the pid was recycled before, the times differ.
+  auto start = process_start_time(table.config().proc_root, st.init_pid);
+  if (!start || *start != st.init_start) return UniqueFd();
+  return fd;
+}
+
+Result<void> check_subset(Xid xid, NsSet have, NsSet want) {
+  if ((want & have) == want) return ok();
+  return usage_error("namespaces", "context " + xid.str() + " has no " +
+                                       format_ns_list(want & ~have) + " namespace (it has " +
+                                       format_ns_list(have) + ")");
+}
+
+// Joins `which` namespaces of the context: through the init's pidfd when it runs, else the
+// pins. A pid namespace whose init ended cannot take new members (the kernel's rule).
+Result<void> join(const ContextTable& table, const ContextState& st, int init_fd, NsSet which) {
+  if (which == 0) return ok();
+  if (init_fd >= 0) {
+    if (::setns(init_fd, static_cast<int>(which)) < 0) {
+      return sys_error("setns", "context " + st.xid.str());
+    }
+    return ok();
+  }
+  if (which & CLONE_NEWPID) {
+    return make_error(ErrorKind::kWrongState, "enter", "context " + st.xid.str(),
+                      "its pid namespace ended with its first process", ESRCH);
+  }
+  return enter_pins(table.ns_dir(st.xid), which);
+}
+
+}  // namespace
+
+Result<int> migrate_and_run(const ContextTable& table, Xid xid,
+                            const std::vector<std::string>& argv) {
+  if (argv.empty()) return usage_error("command", "no command to run in the context");
+  std::string what = "migrate into context " + xid.str();
+  auto st = table.lookup(xid);
+  if (!st) return std::move(st).error().wrap(what);
+  auto cg = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
+  if (!cg) return std::move(cg).error().wrap(what);
+  UniqueFd init = open_init(table, *st);
+  // The pid namespace first, in this process: it only applies to children, and the child
+  // must be born into it. The child joins everything else itself, after it was attached to
+  // the cgroups from here (a cgroup namespace would hide them from it).
+  if (auto r = join(table, *st, init.get(), st->namespaces & CLONE_NEWPID); !r) {
+    return std::move(r).error().wrap(what);
+  }
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+    return sys_error("socketpair", "").wrap(what);
+  }
+  UniqueFd parent_end(sp[0]), child_end(sp[1]);
+  CloneSpec cs;
+  cs.cgroup_fd = cg->v2_fd();
+  NsSet rest = st->namespaces & ~static_cast<uint64_t>(CLONE_NEWPID);
+  auto child = Child::spawn(cs, [&]() -> int {
+    parent_end.reset();
+    SyncMsg m;
+    if (!recv_step(child_end.get(), &m)) return 1;
+    if (auto r = join(table, *st, init.get(), rest); !r) {
+      int err = r.error().code ? r.error().code : EINVAL;
+      (void)!::write(child_end.get(), &err, sizeof err);
+      return 127;
+    }
+    return exec_command(argv, child_end.get());
+  });
+  if (!child) return std::move(child).error().wrap(what);
+  child_end.reset();
+  init.reset();
+  if (auto r = cg->attach_v1(child->pid()); !r) return std::move(r).error().wrap(what);
+  send_step(parent_end.get(), Step::kGo);
+  int err = 0;
+  ssize_t n;
+  do {
+    n = ::read(parent_end.get(), &err, sizeof err);
+  } while (n < 0 && errno == EINTR);
+  auto status = wait_forwarding(*child);
+  if (n == static_cast<ssize_t>(sizeof err) && err != 0) {
+    return sys_error("exec", argv[0], err).wrap("run in context " + xid.str());
+  }
+  if (!status) return std::move(status).error();
+  return status->as_exit_code();
+}
+
+Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool endsetup) {
+  std::string what = "migrate into context " + xid.str();
+  auto st = table.lookup(xid);
+  if (!st) return std::move(st).error().wrap(what);
+  if (endsetup && st->stage == ContextStage::kRunning) {
+    return make_error(ErrorKind::kWrongState, "seal", "context " + xid.str(),
+                      "already sealed (setup ended)", EALREADY);
+  }
+  auto mine = table.current_xid();
+  if (!mine) return std::move(mine).error().wrap(what);
+  if (*mine == xid) {
+    // Already there (the classic chain): only the seal is left to do.
+    if (endsetup) {
+      if (auto r = seal(table, xid); !r) return std::move(r).error();
+    }
+    return std::optional<int>();
+  }
+  auto cg = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
+  if (!cg) return std::move(cg).error().wrap(what);
+  UniqueFd init = open_init(table, *st);
+  // Cgroups before namespaces: from inside a cgroup namespace the target is out of reach.
+  if (auto r = cg->attach(::getpid()); !r) return std::move(r).error().wrap(what);
+  // Sealed while the table is still in view (joining the mount namespace hides it).
+  if (endsetup) {
+    if (auto r = seal(table, xid); !r) return std::move(r).error();
+  }
+  if (auto r = join(table, *st, init.get(), st->namespaces); !r) {
+    return std::move(r).error().wrap(what);
+  }
+  if (!(st->namespaces & CLONE_NEWPID)) return std::optional<int>();
+  // A pid namespace takes only children: the caller goes on in one, and we wait for it.
+  pid_t pid = ::fork();
+  if (pid < 0) return sys_error("fork", "").wrap(what);
+  if (pid == 0) return std::optional<int>();
+  // Our unreaped child: its pid cannot be reused before we wait for it.
+  Child child(pid, UniqueFd(sys::pidfd_open(pid, 0)));
+  auto status = wait_forwarding(child);
+  if (!status) return std::move(status).error();
+  return std::optional<int>(status->as_exit_code());
+}
+
+Result<void> seal(const ContextTable& table, Xid xid) {
+  auto lk = table.lock(xid, true);
+  if (!lk) return std::move(lk).error();
+  auto st = table.read_state(xid);
+  if (!st) return std::move(st).error().wrap("seal context " + xid.str());
+  if (st->stage == ContextStage::kRunning) {
+    return make_error(ErrorKind::kWrongState, "seal", "context " + xid.str(),
+                      "already sealed (setup ended)", EALREADY);
+  }
+  st->stage = ContextStage::kRunning;
+  if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap("seal");
+  // Sealed from inside: the table leaves the context's mount namespace for good.
+  struct stat mine {};
+  auto it = st->ns_inodes.find("mnt");
+  if (it != st->ns_inodes.end() && ::stat("/proc/self/ns/mnt", &mine) == 0 &&
+      mine.st_ino == it->second) {
+    lk = FileLock();
+    ::umount2(table.config().rundir.c_str(), MNT_DETACH);
+  }
+  return ok();
+}
+
+Result<void> release(const ContextTable& table, Xid xid) {
+  {
+    auto lk = table.lock(xid, true);
+    if (!lk) return std::move(lk).error();
+    auto st = table.read_state(xid);
+    if (!st) return std::move(st).error().wrap("release context " + xid.str());
+    st->persistent = false;
+    if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap("release");
+  }
+  auto reaped = table.reap(xid);
+  if (!reaped) return std::move(reaped).error();
+  return ok();
+}
+
+Result<void> enter_namespaces(const ContextTable& table, Xid xid, NsSet which) {
+  std::string what = "enter context " + xid.str();
+  auto st = table.lookup(xid);
+  if (!st) return std::move(st).error().wrap(what);
+  if (auto r = check_subset(xid, st->namespaces, which); !r) return r;
+  UniqueFd init = open_init(table, *st);
+  if (auto r = join(table, *st, init.get(), which); !r) return std::move(r).error().wrap(what);
+  return ok();
+}
+
+Result<void> set_namespaces(const ContextTable& table, Xid xid, NsSet which) {
+  std::string what = "set namespaces of context " + xid.str();
+  auto lk = table.lock(xid, true);
+  if (!lk) return std::move(lk).error();
+  auto st = table.read_state(xid);
+  if (!st) return std::move(st).error().wrap(what);
+  if (which & CLONE_NEWNS) {
+    // A mount namespace cannot be pinned inside itself (the kernel refuses the loop), and
+    // from another one the pin would land in that namespace's copy of the run dir.
+    return usage_error("namespaces", "mnt cannot be re-pinned with --set");
+  }
+  for (const auto& ns : kNamespaces) {
+    if (!(which & ns.clone_flag)) continue;
+    std::string pin = table.ns_dir(xid) + "/" + ns.name;
+    ::umount2(pin.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    ::unlink(pin.c_str());
+    if (auto r = pin_namespaces(table.config().proc_root, ::getpid(), ns.clone_flag,
+                                table.ns_dir(xid));
+        !r) {
+      return std::move(r).error().wrap(what);
+    }
+  }
+  st->namespaces |= which;
+  if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);
+  return ok();
+}
+
+}  // namespace vs::shim

@@ -1,0 +1,87 @@
+#include "kernel-shim/init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+
+#include "lib/base/syscall.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace vs::shim {
+
+namespace {
+
+// What init passes on to the command. SIGCHLD is init's own business.
+constexpr std::array<int, 8> kForwarded{SIGHUP, SIGINT,  SIGQUIT, SIGTERM,
+                                        SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+void mark_fds_cloexec() {
+  if (sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  // Kernels before 5.11: walk the table instead.
+  for (int fd = 3; fd < 1024; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+}  // namespace
+
+int exec_command(const std::vector<std::string>& argv, int report_fd) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  mark_fds_cloexec();
+  ::execvp(args[0], args.data());
+  int err = errno;
+  if (report_fd >= 0) (void)!::write(report_fd, &err, sizeof err);
+  return 127;
+}
+
+int run_builtin_init(const std::vector<std::string>& argv, int exec_report_fd) {
+  sigset_t set, old;
+  ::sigemptyset(&set);
+  for (int s : kForwarded) ::sigaddset(&set, s);
+  ::sigaddset(&set, SIGCHLD);
+  // Blocked signals are queued even for a pid-namespace init (which otherwise drops signals
+  // it has no handler for); sigwaitinfo() then picks them up one by one.
+  ::sigprocmask(SIG_BLOCK, &set, &old);
+
+  pid_t cmd = ::fork();
+  if (cmd < 0) {
+    int err = errno;
+    (void)!::write(exec_report_fd, &err, sizeof err);
+    return 127;
+  }
+  if (cmd == 0) {
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    ::_exit(exec_command(argv, exec_report_fd));
+  }
+  // Init keeps no fd beyond stdio: not the report channel, nothing the creator had open.
+  sys::close_range(3, ~0U, 0);
+
+  for (;;) {
+    siginfo_t info{};
+    int sig = ::sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      ::kill(cmd, sig);
+      continue;
+    }
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid != cmd) continue;
+      // The command ended: init exits with its status, and the kernel kills what is left
+      // in the namespace.
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      return 128 + WTERMSIG(status);
+    }
+  }
+}
+
+}  // namespace vs::shim

@@ -1,0 +1,147 @@
+// vcontext: create a context and run a command in it, or move into an existing one.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "kernel-shim/context.h"
+#include "kernel-shim/init.h"
+#include "tools/common/cli.h"
+
+namespace {
+
+constexpr const char* kTool = "vcontext";
+
+struct Args {
+  vs::tool::CommonOptions common;
+  bool create = false;
+  bool migrate = false;
+  bool migrate_self = false;
+  bool release = false;
+  bool list = false;
+  std::string xid;
+  bool xid_given = false;
+  std::string namespaces;
+  bool persistent = false;
+  bool endsetup = false;
+  bool no_init = false;
+  bool silent = false;
+  std::vector<std::string> command;
+};
+
+Args arg_;
+
+int run(const vs::shim::ContextTable& table) {
+  using vs::shim::Xid;
+  std::optional<Xid> xid;
+  if (arg_.xid_given) {
+    auto x = vs::tool::parse_xid_arg(arg_.xid);
+    if (!x) return vs::tool::report(kTool, x.error());
+    xid = *x;
+  }
+  bool wants_command = arg_.create || arg_.migrate || arg_.migrate_self;
+  if (wants_command && arg_.command.empty()) {
+    return vs::tool::report(kTool, vs::usage_error("command", "missing: give it after --"));
+  }
+  if (!wants_command && !arg_.command.empty()) {
+    return vs::tool::report(kTool, vs::usage_error("command", "only --create, --migrate and "
+                                                              "--migrate-self run a command"));
+  }
+  if ((arg_.migrate || arg_.release) && !xid) {
+    return vs::tool::report(kTool, vs::usage_error("--xid", "required here"));
+  }
+
+  if (arg_.list) {
+    auto xids = table.list();
+    if (!xids) return vs::tool::report(kTool, xids.error());
+    for (Xid x : *xids) std::printf("%u\n", x.value());
+    return vs::kExitOk;
+  }
+  if (arg_.release) {
+    auto r = vs::shim::release(table, *xid);
+    return r ? vs::kExitOk : vs::tool::report(kTool, r.error());
+  }
+  if (arg_.create) {
+    vs::shim::CreateSpec spec;
+    spec.xid = xid;
+    if (!arg_.namespaces.empty()) {
+      auto ns = vs::shim::parse_ns_list(arg_.namespaces);
+      if (!ns) return vs::tool::report(kTool, ns.error());
+      spec.namespaces = *ns;
+    }
+    spec.persistent = arg_.persistent;
+    spec.endsetup = arg_.endsetup;
+    spec.builtin_init = !arg_.no_init;
+    spec.argv = arg_.command;
+    auto code = vs::shim::create_and_run(table, spec, [](Xid x) {
+      if (!arg_.silent) std::fprintf(stderr, "New security context is %u\n", x.value());
+    });
+    if (!code) {
+      int rc = vs::tool::report(kTool, code.error());
+      return code.error().op == "exec" ? vs::kExitExecFailed : rc;
+    }
+    return *code;
+  }
+  if (arg_.migrate) {
+    auto code = vs::shim::migrate_and_run(table, *xid, arg_.command);
+    if (!code) {
+      int rc = vs::tool::report(kTool, code.error());
+      return code.error().op == "exec" ? vs::kExitExecFailed : rc;
+    }
+    return *code;
+  }
+  // --migrate-self: into --xid, or stay in the context we are in (the classic chain).
+  if (!xid) {
+    auto mine = table.current_xid();
+    if (!mine) return vs::tool::report(kTool, mine.error());
+    if (!mine->is_context()) {
+      return vs::tool::report(kTool, vs::usage_error("--xid", "required: this process is "
+                                                              "in no context"));
+    }
+    xid = *mine;
+  }
+  auto moved = vs::shim::migrate_self(table, *xid, arg_.endsetup);
+  if (!moved) return vs::tool::report(kTool, moved.error());
+  if (moved->has_value()) return **moved;  // the parent left outside the pid namespace
+  int rc = vs::shim::exec_command(arg_.command, -1);
+  std::fprintf(stderr, "%s: exec `%s`: %m\n", kTool, arg_.command[0].c_str());
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Create a security context and run a command in it, or move into one.",
+               kTool};
+  app.set_version_flag("--version", "vserver 0.1.0");
+  auto* modes = app.add_option_group("mode", "exactly one of");
+  modes->add_flag("--create", arg_.create, "create a new context and run CMD inside");
+  modes->add_flag("--migrate", arg_.migrate, "run CMD inside the existing context --xid");
+  modes->add_flag("--migrate-self", arg_.migrate_self,
+                  "move this process into the context (--xid, else the current) and exec CMD");
+  modes->add_flag("--release", arg_.release,
+                  "clear the persistent mark of --xid (reaped once it has no process)");
+  modes->add_flag("--list", arg_.list, "print the xids of the live contexts");
+  modes->require_option(1);
+  auto* xid_opt =
+      app.add_option("--xid", arg_.xid, "context id: 2..49151 static, 49152..65535 dynamic");
+  app.add_option("--namespaces", arg_.namespaces,
+                 "with --create: comma-separated list of mnt,pid,uts,ipc,net,cgroup,user "
+                 "(default mnt,pid,uts,ipc,cgroup)");
+  app.add_flag("--persistent", arg_.persistent, "keep the context when its processes are gone");
+  app.add_flag("--endsetup", arg_.endsetup, "seal the context before running CMD");
+  app.add_flag("--no-init", arg_.no_init,
+               "in a new pid namespace, exec CMD as pid 1 instead of under the built-in init");
+  app.add_flag("--silent", arg_.silent, "do not print the new context's id");
+  app.add_option("command", arg_.command, "CMD ARGS... (after --)");
+  vs::tool::add_common_options(app, arg_.common);
+  app.positionals_at_end(false);
+
+  int rc = 0;
+  if (!vs::tool::parse_args(app, argc, argv, &rc)) return rc;
+  arg_.xid_given = xid_opt->count() > 0;
+  vs::shim::ContextTable table(vs::tool::shim_config(arg_.common));
+  if (auto r = table.prepare(); !r) return vs::tool::report(kTool, r.error());
+  return run(table);
+}
