@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <vector>
 
 #include "lib/base/syscall.h"
 
@@ -51,15 +53,23 @@ int run_builtin_init(const std::vector<std::string>& argv, int exec_report_fd) {
   // it has no handler for); sigwaitinfo() then picks them up one by one.
   ::sigprocmask(SIG_BLOCK, &set, &old);
 
-  pid_t cmd = ::fork();
-  if (cmd < 0) {
-    int err = errno;
+  // posix_spawn (clone(CLONE_VM|CLONE_VFORK) in glibc) is cheaper than fork and reports an
+  // exec failure itself. Nothing beyond stdio reaches the command.
+  mark_fds_cloexec();
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawnattr_setsigmask(&attr, &old);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t cmd = -1;
+  int err = ::posix_spawnp(&cmd, args[0], nullptr, &attr, args.data(), environ);
+  ::posix_spawnattr_destroy(&attr);
+  if (err != 0) {
     (void)!::write(exec_report_fd, &err, sizeof err);
     return 127;
-  }
-  if (cmd == 0) {
-    ::sigprocmask(SIG_SETMASK, &old, nullptr);
-    ::_exit(exec_command(argv, exec_report_fd));
   }
   // Init keeps no fd beyond stdio: not the report channel, nothing the creator had open.
   sys::close_range(3, ~0U, 0);
