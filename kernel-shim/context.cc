@@ -378,7 +378,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   lock = FileLock();  // the context now lives without its creator's lock
 
   auto status = wait_forwarding(*child);
-  auto reaped = spec.persistent ? Result<bool>(false) : table.reap(*xid);
+  auto reaped = spec.persistent ? Result<bool>(false) : table.reap(*xid, false, true);
   if (n == static_cast<ssize_t>(sizeof exec_err) && exec_err != 0) {
     Error e = sys_error("exec", spec.argv[0], exec_err);
     return std::move(e).wrap("run in context " + xid->str());
@@ -413,7 +413,24 @@ Result<void> check_subset(Xid xid, NsSet have, NsSet want) {
 Result<void> join(const ContextTable& table, const ContextState& st, int init_fd, NsSet which) {
   if (which == 0) return ok();
   if (init_fd >= 0) {
-    if (::setns(init_fd, static_cast<int>(which)) < 0) {
+    // Kinds re-pinned since creation (vnamespace --set) are no longer the init's: those
+    // come from the pins, the rest through the pidfd in one atomic setns.
+    NsSet from_pins = 0;
+    for (const auto& ns : kNamespaces) {
+      auto it = st.ns_inodes.find(ns.name);
+      if (!(which & ns.clone_flag) || it == st.ns_inodes.end()) continue;
+      struct stat cur {};
+      std::string path = table.config().proc_root + "/" + std::to_string(st.init_pid) +
+                         "/ns/" + ns.name;
+      if (::stat(path.c_str(), &cur) == 0 && cur.st_ino != it->second) {
+        from_pins |= ns.clone_flag;
+      }
+    }
+    if (from_pins != 0) {
+      if (auto r = enter_pins(table.ns_dir(st.xid), from_pins); !r) return r;
+    }
+    NsSet rest = which & ~from_pins;
+    if (rest != 0 && ::setns(init_fd, static_cast<int>(rest)) < 0) {
       return sys_error("setns", "context " + st.xid.str());
     }
     return ok();
@@ -587,6 +604,8 @@ Result<void> set_namespaces(const ContextTable& table, Xid xid, NsSet which) {
         !r) {
       return std::move(r).error().wrap(what);
     }
+    struct stat now {};
+    if (::stat(pin.c_str(), &now) == 0) st->ns_inodes[ns.name] = now.st_ino;
   }
   st->namespaces |= which;
   if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);

@@ -205,13 +205,13 @@ Result<bool> ContextTable::alive(Xid xid) const {
   return cg->populated();
 }
 
-Result<bool> ContextTable::reap(Xid xid, bool force) const {
+Result<bool> ContextTable::reap(Xid xid, bool force, bool wait) const {
   struct stat st {};
   if (::lstat(entry_dir(xid).c_str(), &st) < 0 && errno == ENOENT) {
     // No entry; a lock file without an entry is a leftover of a creator that died early.
     if (::access(lock_path(xid).c_str(), F_OK) != 0) return false;
   }
-  auto lk = FileLock::acquire(lock_path(xid), false);
+  auto lk = FileLock::acquire(lock_path(xid), wait);
   if (!lk) {
     if (lk.error().code == EWOULDBLOCK) return false;  // being created or changed
     return std::move(lk).error();

@@ -81,8 +81,9 @@ class ContextTable {
 
   /// Reaps the entry if it is dead and not persistent (or `force` for a persistent one):
   /// unpins, removes cgroups, the entry directory and the lock file. Returns whether it
-  /// reaped. Skips (false) an entry whose lock is held by someone else (being created).
-  Result<bool> reap(Xid xid, bool force = false) const;
+  /// reaped. Skips (false) an entry whose lock is held by someone else (being created),
+  /// unless `wait` (the creator, after its context's first process ended).
+  Result<bool> reap(Xid xid, bool force = false, bool wait = false) const;
   /// The xids that have an entry, after reaping the dead ones.
   Result<std::vector<Xid>> list() const;
 

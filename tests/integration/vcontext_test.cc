@@ -189,6 +189,9 @@ TEST(Vcontext, MigrateSelfFromTheHostEntersAndForks) {
                     "cat /proc/2/comm"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "sleep\n");
+  ::kill(bg.pid(), SIGTERM);  // forwarded to init, then to the sleep
+  EXPECT_EQ(bg.wait(), 128 + 15);
+  EXPECT_TRUE(leftovers(42008).empty());
 }
 
 TEST(Vcontext, ConcurrentCreateOfOneXidHasOneWinner) {

@@ -46,9 +46,17 @@ void remove_cgroup_parents() {
     std::string dir = r + "/" + g_env.cgroup_parent;
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) continue;
-    // Children first (contexts a failed test left behind), then the parent.
+    // Children first (contexts a failed test left behind: their processes are killed
+    // through the v2 cgroup.kill first), then the parent.
     for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-      if (e.is_directory(ec)) ::rmdir(e.path().c_str());
+      if (!e.is_directory(ec)) continue;
+      std::string kill = e.path().string() + "/cgroup.kill";
+      if (FILE* f = std::fopen(kill.c_str(), "we")) {
+        std::fputs("1", f);
+        std::fclose(f);
+        ::usleep(100 * 1000);
+      }
+      ::rmdir(e.path().c_str());
     }
     if (::rmdir(dir.c_str()) < 0) {
       std::fprintf(stderr, "test cleanup: rmdir %s: %s\n", dir.c_str(), strerror(errno));
