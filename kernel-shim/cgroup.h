@@ -70,7 +70,8 @@ class ContextCgroup {
   /// Opens each cgroup.procs now so a process can join after it left the host mount ns.
   Result<std::vector<UniqueFd>> open_procs_files() const;
 
-  /// Host pids of every process in the context (from the v2 cgroup.procs).
+  /// Host pids of every process in the context (from the v2 cgroup.procs of its directory
+  /// and of every sub-cgroup below it), sorted.
   Result<std::vector<pid_t>> pids() const;
   /// True while any process is in the context (v2 cgroup.events "populated").
   Result<bool> populated() const;
@@ -78,11 +79,17 @@ class ContextCgroup {
   enum class KillMethod { kAuto, kCgroupKill, kFreezeV2, kFreezeV1 };
   /// Signals every process of the context atomically: cgroup.kill for SIGKILL on v2; else
   /// freeze (v2 cgroup.freeze or the v1 freezer, polled until FROZEN), signal every task,
-  /// thaw. No pid is signalled by number outside the freeze window.
+  /// thaw. No pid is signalled by number outside the freeze window. The context is always
+  /// thawed afterwards (also one a crashed kill left frozen; kAuto then uses the v1 freezer).
+  /// With SIGKILL it returns once the context is empty, so remove() can follow at once.
+  /// Errors: kUsage for a bad signal or kCgroupKill with another signal than SIGKILL;
+  /// ENOTSUP if the method's file is missing; ETIMEDOUT if a freeze or the emptying after
+  /// SIGKILL takes more than 5 s.
   Result<void> kill(int sig, KillMethod method = KillMethod::kAuto) const;
 
-  /// Removes every directory of the context (they must be empty); best effort across
-  /// hierarchies, the first error is returned.
+  /// Removes every directory of the context and the sub-cgroups below them (no process may
+  /// be left: EBUSY, kind kWrongState); best effort across hierarchies, the first error is
+  /// returned. Directories already gone are no error.
   Result<void> remove() const;
 
  private:
@@ -95,7 +102,10 @@ class ContextCgroup {
 };
 
 /// The xid of a process, from the v2 line of PROC/PID/cgroup ("0::/PARENT/XID[/...]"):
-/// one small read, O(1). Returns Xid(0) (host) for a process outside every context.
+/// one small read, O(1). Returns Xid(0) (host) for a process outside every context, and for
+/// one under PARENT in a directory whose name is not a context xid as create() makes it
+/// (canonical decimal 2..65535: not "042", "abc", "0" or the reserved "1").
+/// A missing pid is a kNotFound error (ESRCH).
 Result<Xid> xid_of_pid(pid_t pid, const std::string& parent = "vservers",
                        const std::string& proc_root = "/proc");
 /// The same parse over the text of a /proc/PID/cgroup file (for unit tests).

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -167,6 +168,11 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
     send_step(sync, Step::kNsReady, errno, what);
     return 1;
   };
+  // In a new user namespace the creator has written the maps: become its root.
+  if ((spec.namespaces & CLONE_NEWUSER) &&
+      (::setresgid(0, 0, 0) < 0 || ::setgroups(0, nullptr) < 0 || ::setresuid(0, 0, 0) < 0)) {
+    return fail("become root of the user namespace");
+  }
   // 2. The cgroup namespace now, so its root is the context's cgroup in every hierarchy.
   if ((spec.namespaces & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0) {
     return fail("unshare(CLONE_NEWCGROUP)");

@@ -18,7 +18,8 @@ Result<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max,
 Result<uint64_t> parse_uint_line(std::string_view text, uint64_t min, uint64_t max,
                                  std::string_view what);
 
-/// Parses a signal name ("KILL", "SIGKILL", "kill") or number (1..64).
+/// Parses a signal name ("KILL", "SIGKILL", "kill") or number (0..64; 0 is kill(2)'s
+/// existence check).
 Result<int> parse_signal(std::string_view text);
 
 /// The canonical name of a signal without "SIG" ("KILL"), or the number as text.

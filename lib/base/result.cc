@@ -20,7 +20,8 @@ std::string Error::message() const {
     out += ": ";
     out += detail;
   }
-  if (code != 0) {
+  // A usage error explains itself; "Invalid argument" would add nothing.
+  if (code != 0 && kind != ErrorKind::kUsage) {
     out += ": ";
     out += ::strerror(code);
   }
