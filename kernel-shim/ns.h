@@ -33,7 +33,7 @@ NsSet default_namespaces();
 /// Parses "mnt,pid,uts,ipc,net,cgroup,user,time" (comma separated, each at most once).
 /// Unknown names are usage errors that list what is allowed.
 Result<NsSet> parse_ns_list(std::string_view list);
-/// Renders a set as "mnt,pid,uts" in kNamespaces order.
+/// Renders a set as "mnt,pid,uts" in the conventional order mnt,pid,uts,ipc,net,cgroup,user,time.
 std::string format_ns_list(NsSet set);
 
 /// Bind-mounts `proc_root`/PID/ns/NAME onto `dir`/NAME for every kind in `set`.

@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
-T=build/tools
+[ -d build-demo ] || meson setup build-demo -Dtests=false >/dev/null
+ninja -C build-demo >/dev/null
+T=build-demo/tools
 xid=4242
 run() { echo "+ $*"; "$@"; }
 

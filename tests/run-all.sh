@@ -140,10 +140,26 @@ while IFS= read -r mnt; do
   fail "mount left behind: $mnt (remove with: umount -l $mnt)"
 done < <(awk '$5 ~ "^/tmp/vserver-test-" { print $5 }' /proc/self/mountinfo)
 
+# --- totals ----------------------------------------------------------------------------------
+# The gtest binaries print "[  PASSED  ] N tests." and "[  FAILED  ] N tests, listed below:";
+# add them up over every run into one plain closing line.
+passed=0
+failed_cases=0
+for dir in "$build_gcc" "$build_clang"; do
+  log=$dir/meson-logs/testlog.txt
+  [ -f "$log" ] || continue
+  p=$(grep -aoE '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s += $4} END {print s + 0}')
+  f=$(grep -aoE '^\[  FAILED  \] [0-9]+ tests?, listed below' "$log" | awk '{s += $4} END {print s + 0}')
+  passed=$((passed + p))
+  failed_cases=$((failed_cases + f))
+done
+
 echo
 if [ "${#failed[@]}" -ne 0 ]; then
   echo "run-all: ${#failed[@]} problem(s):"
   printf '  - %s\n' "${failed[@]}"
+  echo "$passed passed, $failed_cases failed"
   exit 1
 fi
 echo "run-all: OK (g++ and clang++ built with -Werror, all tests passed, no unexpected skips, no leaks)"
+echo "$passed passed, 0 failed"

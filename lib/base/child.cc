@@ -19,22 +19,33 @@ Child::Child(Child&& other) noexcept
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
-    this->~Child();
+    kill_and_reap();
     pid_ = std::exchange(other.pid_, -1);
     pidfd_ = std::move(other.pidfd_);
   }
   return *this;
 }
 
-Child::~Child() {
+Child::~Child() { kill_and_reap(); }
+
+void Child::kill_and_reap() {
   if (pid_ <= 0) return;
   int saved = errno;
-  if (pidfd_) sys::pidfd_send_signal(pidfd_.get(), SIGKILL, nullptr, 0);
   siginfo_t info{};
-  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
-                  WEXITED) < 0 &&
-         errno == EINTR) {
+  if (pidfd_) {
+    sys::pidfd_send_signal(pidfd_.get(), SIGKILL, nullptr, 0);
+    while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+                    WEXITED) < 0 &&
+           errno == EINTR) {
+    }
+  } else {
+    // Adopted without a pidfd: our unreaped child, so its pid cannot have been reused.
+    ::kill(pid_, SIGKILL);
+    while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED) < 0 && errno == EINTR) {
+    }
   }
+  pid_ = -1;
+  pidfd_.reset();
   errno = saved;
 }
 

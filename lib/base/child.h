@@ -28,6 +28,7 @@ struct CloneSpec {
 class Child {
  public:
   Child() = default;
+  /// Adopts a child of ours. Without a pidfd, `pid` must be an unreaped child of the caller.
   Child(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
   Child(Child&& other) noexcept;
   Child& operator=(Child&& other) noexcept;
@@ -51,6 +52,8 @@ class Child {
   void release();
 
  private:
+  void kill_and_reap();
+
   pid_t pid_ = -1;
   UniqueFd pidfd_;
 };

@@ -20,8 +20,11 @@ Result<FileLock> FileLock::acquire(const std::string& path, bool wait) {
     // The previous holder may have unlinked the file before we got the lock.
     struct stat held {}, now {};
     if (::fstat(fd.get(), &held) < 0) return sys_error("fstat", path);
-    if (::stat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino &&
-        now.st_dev == held.st_dev) {
+    if (::stat(path.c_str(), &now) < 0) {
+      if (errno == ENOENT) continue;  // unlinked by the previous holder: take the new one
+      return sys_error("stat", path);
+    }
+    if (now.st_ino == held.st_ino && now.st_dev == held.st_dev) {
       FileLock lock;
       lock.fd_ = std::move(fd);
       lock.path_ = path;

@@ -21,6 +21,10 @@ Result<UniqueFd> open_path(const std::string& path, int flags, mode_t mode = 0);
 Result<UniqueFd> open_beneath(int root_fd, std::string_view rel, int flags, mode_t mode = 0,
                               uint64_t extra_resolve = 0);
 
+/// The *_at helpers below resolve `rel` with the ordinary rules and only refuse a symlink
+/// as its LAST component: they are for host-owned directories (the run dir, cgroupfs, proc).
+/// Anything inside a guest tree goes through open_beneath() first (R5).
+
 /// Reads a whole regular file (at most `max_bytes`; more is an error, E40 size cap).
 /// Refuses non-regular files without blocking (FIFOs) and does not follow a final symlink.
 Result<std::string> read_file_at(int dir_fd, std::string_view rel, size_t max_bytes = 1 << 20);

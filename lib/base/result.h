@@ -22,7 +22,7 @@ enum class ErrorKind {
 
 struct Error {
   ErrorKind kind = ErrorKind::kFailed;
-  int code = 0;                      ///< errno; 0 for errors that are not a failed syscall
+  int code = 0;                      ///< errno (EINVAL for usage errors, not printed for them)
   std::string op;                    ///< "openat2", "mount", "parse", ...
   std::string subject;               ///< the path, xid, name or key the user knows
   std::string detail;                ///< free text for non-errno errors ("must be 2..49151")

@@ -288,5 +288,28 @@ TEST(Vcontext, CrashedCreatorLeavesNothingTheNextCommandDoesNotClean) {
   EXPECT_TRUE(left.empty()) << left[0];
 }
 
+
+TEST(Vcontext, UserNamespaceMapsRootToTheContextsIdBlock) {
+  auto r = run_cmd({vcontext(), "--create", "--xid", "42012", "--namespaces",
+                    "mnt,pid,uts,ipc,user", "--", "sh", "-c", "id -u; cat /proc/self/uid_map"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string uid, inside, outside, count;
+  in >> uid >> inside >> outside >> count;
+  EXPECT_EQ(uid, "0");  // root inside...
+  EXPECT_EQ(inside, "0");
+  EXPECT_EQ(outside, std::to_string(42012UL << 16));  // ...an unprivileged id block outside
+  EXPECT_EQ(count, "65536");
+  EXPECT_TRUE(leftovers(42012).empty());
+}
+
+TEST(Vcontext, NetNamespaceHasOnlyLoopback) {
+  auto r = run_cmd({vcontext(), "--create", "--xid", "42013", "--namespaces",
+                    "mnt,pid,uts,ipc,net", "--", "sh", "-c",
+                    "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "lo\n");
+}
+
 }  // namespace
 }  // namespace vs::test

@@ -45,8 +45,8 @@ bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
   int status = 0;
   pid_t w = ::waitpid(pid, &status, WNOHANG);
   if (w != -1 || errno != ECHILD) {
-    return ::testing::AssertionFailure() << "waitpid(" << pid << ") = " << w
-                                         << " (expected -1/ECHILD: not reaped)";
+    return ::testing::AssertionFailure()
+           << "waitpid(" << pid << ") = " << w << " (expected -1/ECHILD: not reaped)";
   }
   return ::testing::AssertionSuccess();
 }
@@ -88,7 +88,8 @@ TEST(Child, SpawnAndWaitGivesExitCode) {
 
 TEST(Child, BodyRunsInAnotherProcess) {
   pid_t parent = ::getpid();
-  Child c = spawn_or_fail([parent] { return ::getpid() != parent && ::getppid() == parent ? 0 : 1; });
+  Child c =
+      spawn_or_fail([parent] { return ::getpid() != parent && ::getppid() == parent ? 0 : 1; });
   auto st = c.wait();
   ASSERT_TRUE(st) << st.error().message();
   EXPECT_EQ(st->as_exit_code(), 0) << "the body must run in a child of this process";
@@ -96,8 +97,8 @@ TEST(Child, BodyRunsInAnotherProcess) {
 
 TEST(Child, SpawnAndWaitGivesSignal) {
   Child c = spawn_or_fail([] {
-    ::signal(SIGTERM, SIG_DFL);
-    ::raise(SIGTERM);
+    (void)::signal(SIGTERM, SIG_DFL);
+    (void)::raise(SIGTERM);
     return 0;
   });
   auto st = c.wait();

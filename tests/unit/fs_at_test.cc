@@ -66,7 +66,8 @@ bool exists(const std::string& path) {
 }
 
 bool same_file(int fd, const std::string& path) {
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   if (::fstat(fd, &a) < 0 || ::stat(path.c_str(), &b) < 0) return false;
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
@@ -297,7 +298,7 @@ TEST_F(FsAtTest, ReadFileAtRefusesAFifoWithoutBlocking) {
   auto code = run_with_timeout(
       [dir_fd] {
         auto r = read_file_at(dir_fd, "fifo");
-        if (r) return 1;                         // read a FIFO as if it were a file
+        if (r) return 1;                            // read a FIFO as if it were a file
         if (r.error().subject != "fifo") return 2;  // the error must name the file
         return 0;
       },

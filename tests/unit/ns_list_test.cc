@@ -23,8 +23,8 @@ struct Known {
 
 // From namespaces(7) and clone(2): the /proc/PID/ns name and the CLONE_NEW* flag of each kind.
 const Known kKnown[] = {
-    {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},       {"pid", CLONE_NEWPID},
-    {"uts", CLONE_NEWUTS},   {"ipc", CLONE_NEWIPC},      {"net", CLONE_NEWNET},
+    {"user", CLONE_NEWUSER},     {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
+    {"uts", CLONE_NEWUTS},       {"ipc", CLONE_NEWIPC},   {"net", CLONE_NEWNET},
     {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 };
 

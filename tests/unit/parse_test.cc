@@ -66,28 +66,28 @@ TEST_P(ParseUintRejects, WithAUsageErrorNamingTheText) {
 
 INSTANTIATE_TEST_SUITE_P(
     Strictness, ParseUintRejects,
-    ::testing::Values(BadCase{"042", 0, 100},                      // leading zero (octal?)
-                      BadCase{"00", 0, 100},                       // leading zero
-                      BadCase{"+42", 0, 100},                      // sign
-                      BadCase{"-1", 0, 100},                       // sign
-                      BadCase{"-0", 0, 100},                       // sign
-                      BadCase{" 42", 0, 100},                      // leading space
-                      BadCase{"42 ", 0, 100},                      // trailing space
-                      BadCase{"4 2", 0, 100},                      // inner space
-                      BadCase{"42\n", 0, 100},                     // newline (see parse_uint_line)
-                      BadCase{"\t42", 0, 100},                     // tab
-                      BadCase{"0x2a", 0, 100},                     // hex
-                      BadCase{"2a", 0, 100},                       // trailing junk
-                      BadCase{"42abc", 0, 100},                    // trailing junk
-                      BadCase{"1e3", 0, 10000},                    // exponent
-                      BadCase{"4.0", 0, 100},                      // decimal point
-                      BadCase{"", 0, 100},                         // empty
+    ::testing::Values(BadCase{"042", 0, 100},    // leading zero (octal?)
+                      BadCase{"00", 0, 100},     // leading zero
+                      BadCase{"+42", 0, 100},    // sign
+                      BadCase{"-1", 0, 100},     // sign
+                      BadCase{"-0", 0, 100},     // sign
+                      BadCase{" 42", 0, 100},    // leading space
+                      BadCase{"42 ", 0, 100},    // trailing space
+                      BadCase{"4 2", 0, 100},    // inner space
+                      BadCase{"42\n", 0, 100},   // newline (see parse_uint_line)
+                      BadCase{"\t42", 0, 100},   // tab
+                      BadCase{"0x2a", 0, 100},   // hex
+                      BadCase{"2a", 0, 100},     // trailing junk
+                      BadCase{"42abc", 0, 100},  // trailing junk
+                      BadCase{"1e3", 0, 10000},  // exponent
+                      BadCase{"4.0", 0, 100},    // decimal point
+                      BadCase{"", 0, 100},       // empty
                       BadCase{"99999999999999999999", 0, UINT64_MAX},  // > 2^64-1
                       BadCase{"18446744073709551616", 0, UINT64_MAX},  // 2^64
-                      BadCase{"1", 2, 10},                         // below min
-                      BadCase{"11", 2, 10},                        // above max
-                      BadCase{"0", 1, 10},                         // below min
-                      BadCase{"65536", 0, 65535}));                // above max
+                      BadCase{"1", 2, 10},                             // below min
+                      BadCase{"11", 2, 10},                            // above max
+                      BadCase{"0", 1, 10},                             // below min
+                      BadCase{"65536", 0, 65535}));                    // above max
 
 TEST(ParseUintLine, AcceptsOneTrailingNewline) {
   auto r = parse_uint_line("42\n", 0, 100, "xid");
@@ -122,10 +122,10 @@ TEST(ParseSignal, AcceptsNamesWithAndWithoutSigPrefixInAnyCase) {
     const char* text;
     int sig;
   } cases[] = {
-      {"KILL", SIGKILL},  {"SIGKILL", SIGKILL}, {"kill", SIGKILL}, {"sigkill", SIGKILL},
-      {"SigKill", SIGKILL}, {"TERM", SIGTERM},  {"SIGTERM", SIGTERM}, {"HUP", SIGHUP},
-      {"int", SIGINT},    {"USR1", SIGUSR1},    {"SIGUSR2", SIGUSR2}, {"STOP", SIGSTOP},
-      {"CONT", SIGCONT},  {"WINCH", SIGWINCH},  {"CHLD", SIGCHLD},  {"PWR", SIGPWR},
+      {"KILL", SIGKILL},    {"SIGKILL", SIGKILL}, {"kill", SIGKILL},    {"sigkill", SIGKILL},
+      {"SigKill", SIGKILL}, {"TERM", SIGTERM},    {"SIGTERM", SIGTERM}, {"HUP", SIGHUP},
+      {"int", SIGINT},      {"USR1", SIGUSR1},    {"SIGUSR2", SIGUSR2}, {"STOP", SIGSTOP},
+      {"CONT", SIGCONT},    {"WINCH", SIGWINCH},  {"CHLD", SIGCHLD},    {"PWR", SIGPWR},
   };
   for (const auto& c : cases) {
     auto r = parse_signal(c.text);
@@ -145,9 +145,9 @@ TEST(ParseSignal, AcceptsNumbersZeroToSixtyFour) {
 
 TEST(ParseSignal, RejectsOutOfRangeNumbersAndUnknownNames) {
   // parse.h: "a signal name ... or number (0..64)".
-  for (const char* text : {"65", "99999999999999999999", "-9", "+9", "09", "9 ", " 9",
-                           "0x9", "FOO", "SIGFOO", "SIG", "", "KILL ", " KILL", "SIGSIGKILL",
-                           "SIG_KILL", "KILL9"}) {
+  for (const char* text :
+       {"65", "99999999999999999999", "-9", "+9", "09", "9 ", " 9", "0x9", "FOO", "SIGFOO", "SIG",
+        "", "KILL ", " KILL", "SIGSIGKILL", "SIG_KILL", "KILL9"}) {
     auto r = parse_signal(text);
     EXPECT_FALSE(r) << "accepted `" << text << "` as " << (r ? *r : 0);
     if (!r) {

@@ -95,6 +95,16 @@ TEST(ErrorConstruction, UsageErrorIsKindUsage) {
   EXPECT_NE(e.message().find("must be a number"), std::string::npos);
 }
 
+TEST(ErrorMessage, UsageErrorOmitsStrerror) {
+  // result.cc: "A usage error explains itself"; a failed syscall with the same errno does not.
+  std::string einval = ::strerror(EINVAL);
+  std::string usage = usage_error("--xid", "must be a number").message();
+  EXPECT_EQ(usage.find(einval), std::string::npos) << usage;
+  EXPECT_NE(usage.find("must be a number"), std::string::npos) << usage;
+  std::string failed = make_error(ErrorKind::kFailed, "write", "/x", "", EINVAL).message();
+  EXPECT_NE(failed.find(einval), std::string::npos) << failed;
+}
+
 TEST(ExitCode, TableMatchesStyleR3) {
   // STYLE.md R3: 0 ok, 1 failed, 2 usage/config, 3 no such guest/context, 4 wrong state.
   EXPECT_EQ(kExitOk, 0);

@@ -24,7 +24,7 @@ TEST(Xid, ParseAcceptsTheWholeRange) {
   struct {
     const char* text;
     unsigned value;
-  } cases[] = {{"0", 0},         {"1", 1},         {"2", 2},         {"42", 42},
+  } cases[] = {{"0", 0},         {"1", 1},         {"2", 2},        {"42", 42},
                {"49151", 49151}, {"49152", 49152}, {"65535", 65535}};
   for (const auto& c : cases) {
     auto x = Xid::parse(c.text);
@@ -34,8 +34,8 @@ TEST(Xid, ParseAcceptsTheWholeRange) {
 }
 
 TEST(Xid, ParseRejectsJunk) {
-  for (const char* text : {"65536", "-1", "1e3", "", "042", "00", "+5", " 5", "5 ", "5\n",
-                           "0x10", "4294967298", "99999999999999999999", "xid", "5a"}) {
+  for (const char* text : {"65536", "-1", "1e3", "", "042", "00", "+5", " 5", "5 ", "5\n", "0x10",
+                           "4294967298", "99999999999999999999", "xid", "5a"}) {
     auto x = Xid::parse(text);
     EXPECT_FALSE(x) << "accepted `" << text << "` as " << (x ? x->value() : 0);
     if (!x) {
@@ -62,10 +62,8 @@ TEST(Xid, ParseContextAcceptsStaticAndDynamic) {
     const char* text;
     unsigned value;
     bool is_static;
-  } cases[] = {{"2", 2, true},
-               {"49151", 49151, true},
-               {"49152", 49152, false},
-               {"65535", 65535, false}};
+  } cases[] = {
+      {"2", 2, true}, {"49151", 49151, true}, {"49152", 49152, false}, {"65535", 65535, false}};
   for (const auto& c : cases) {
     auto x = Xid::parse_context(c.text);
     ASSERT_TRUE(x) << c.text << ": " << x.error().message();

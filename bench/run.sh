@@ -1,0 +1,54 @@
+#!/bin/bash
+# Benchmarks (never pass/fail on time): one-shot `/bin/true` in a fresh context, vcontext
+# side by side with unshare (the floor) and, where installed, bwrap, crun and lxc-execute.
+#
+#   sudo bench/run.sh [--build build-gcc] [--rounds 40] [--runs 5] [--reference] [-v]
+#
+# vcontext uses a bench-private run dir (/tmp/vs-bench-run) and cgroup parent (vserver-bench);
+# both are removed afterwards, also when the benchmark fails or is interrupted.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here/.."
+
+rundir=/tmp/vs-bench-run
+cgparent=vserver-bench
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bench: run as root (namespaces, cgroups)" >&2
+  exit 2
+fi
+for tool in python3 unshare chroot busybox; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 2; }
+done
+if ! file -L "$(command -v busybox)" 2>/dev/null | grep -q 'statically linked' &&
+   ! ldd "$(command -v busybox)" 2>&1 | grep -Eq 'not a dynamic executable|statically linked'; then
+  echo "bench: busybox is not static (install busybox-static)" >&2
+  exit 2
+fi
+
+cleanup() {
+  # Mounts under the run dir (its tmpfs, namespace pins), deepest first.
+  local m
+  while read -r m; do
+    umount -l "$m" 2>/dev/null || echo "bench cleanup: umount $m failed" >&2
+  done < <(awk -v d="$rundir" '$5 == d || index($5, d "/") == 1 { print $5 }' \
+             /proc/self/mountinfo | sort -r)
+  if awk -v d="$rundir" '$5 == d || index($5, d "/") == 1 { f = 1 } END { exit !f }' \
+       /proc/self/mountinfo; then
+    echo "bench cleanup: mounts remain under $rundir; not removing it" >&2
+  else
+    rm -rf "$rundir"
+  fi
+  # Context cgroups under the bench parent, children first, in every hierarchy.
+  local d
+  for d in /sys/fs/cgroup/*/"$cgparent" /sys/fs/cgroup/"$cgparent"; do
+    [ -d "$d" ] || continue
+    find "$d" -depth -type d -exec rmdir {} + 2>/dev/null ||
+      echo "bench cleanup: could not remove $d (processes left in it?)" >&2
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+python3 "$here/bench_oneshot.py" "$@"
