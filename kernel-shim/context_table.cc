@@ -38,6 +38,7 @@ std::string ContextState::serialize() const {
   s += "creator_pid=" + std::to_string(creator_pid) + "\n";
   s += "created=" + std::to_string(created) + "\n";
   for (const auto& [name, ino] : ns_inodes) s += "ns." + name + "=" + std::to_string(ino) + "\n";
+  for (const auto& [key, value] : attrs) s += "attr." + key + "=" + value + "\n";
   return s;
 }
 
@@ -107,6 +108,8 @@ Result<ContextState> ContextState::parse(std::string_view text, const std::strin
       auto n = number(UINT64_MAX);
       if (!n) return std::move(n).error();
       st.ns_inodes[std::string(key.substr(3))] = *n;
+    } else if (key.size() > 5 && key.substr(0, 5) == "attr.") {
+      st.attrs[std::string(key.substr(5))] = std::string(value);
     } else {
       return bad("unknown key `" + std::string(key) + "`");
     }

@@ -47,6 +47,10 @@ struct ContextState {
   /// nsfs inode of each namespace ("mnt" -> 4026532xxx): how a process inside the context,
   /// whose cgroup namespace hides the cgroup path, finds out which context it is in.
   std::map<std::string, uint64_t> ns_inodes;
+  /// The context's attributes ("attr.KEY=VALUE" lines): capability bounds, flags, seccomp
+  /// changes, rlimits. Each module owns and validates its own keys (caps.h, flags.h,
+  /// seccomp.h, limits.h); the state file only carries them. Values hold no newline.
+  std::map<std::string, std::string> attrs;
 
   [[nodiscard]] std::string serialize() const;
   static Result<ContextState> parse(std::string_view text, const std::string& file);

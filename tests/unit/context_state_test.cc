@@ -19,6 +19,8 @@ TEST(ContextState, RoundTrip) {
   st.created = 1700000000;
   st.ns_inodes["mnt"] = 4026532001;
   st.ns_inodes["uts"] = 4026532002;
+  st.attrs["bcaps"] = "CHOWN,KILL";
+  st.attrs["rlimit.nofile"] = "1024:4096";
   auto back = ContextState::parse(st.serialize(), "state");
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->xid, Xid(4242));
@@ -30,6 +32,7 @@ TEST(ContextState, RoundTrip) {
   EXPECT_EQ(back->creator_pid, 1200);
   EXPECT_EQ(back->created, 1700000000);
   EXPECT_EQ(back->ns_inodes, st.ns_inodes);
+  EXPECT_EQ(back->attrs, st.attrs);
 }
 
 TEST(ContextState, RejectsBadInput) {
