@@ -17,6 +17,8 @@
 
 #include <cstring>
 
+#include "kernel-shim/confine.h"
+#include "kernel-shim/flags.h"
 #include "kernel-shim/init.h"
 #include "lib/base/child.h"
 #include "lib/base/fs_at.h"
@@ -198,6 +200,14 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
   if (!recv_step(sync, &m) || m.step != static_cast<uint32_t>(Step::kGo)) return 1;
   // 7. From now on the context lives on its own, creator or not.
   ::prctl(PR_SET_PDEATHSIG, 0);
+  if (spec.endsetup) {
+    if (auto r = confine_to_context(spec.attrs); !r) {
+      errno = r.error().code;
+      int err = errno ? errno : EPERM;
+      (void)!::write(sync, &err, sizeof err);
+      return 127;
+    }
+  }
   if (spec.builtin_init && (spec.namespaces & CLONE_NEWPID)) {
     return run_builtin_init(spec.argv, sync);
   }
@@ -287,6 +297,7 @@ Result<ExitStatus> wait_forwarding(Child& child) {
 Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
                            const OnCreated& on_created) {
   if (spec.argv.empty()) return usage_error("command", "no command to run in the context");
+  if (auto r = check_attributes(spec.attrs); !r) return std::move(r).error();
   if (spec.namespaces & CLONE_NEWTIME) {
     // clone3 cannot create a time namespace for the caller's child itself.
     return usage_error("namespaces", "`time` is set with vattribute (virt_uptime), "
@@ -369,6 +380,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   state.init_start = *start;
   state.creator_pid = ::getpid();
   state.created = static_cast<int64_t>(::time(nullptr));
+  state.attrs = spec.attrs;
   if (auto r = table.write_state(state); !r) return std::move(r).error().wrap(what);
   if (on_created) on_created(*xid);
   send_step(parent_end.get(), Step::kGo);                                       /* #3 */
@@ -395,6 +407,16 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
 }
 
 namespace {
+
+// Whether a process may enter the context at all (flag private).
+Result<void> check_entry(const ContextState& st) {
+  auto it = st.attrs.find("flags");
+  if (it != st.attrs.end() && has_flag(it->second, "private")) {
+    return make_error(ErrorKind::kWrongState, "enter", "context " + st.xid.str(),
+                      "it is private (flag private): nobody may enter", EPERM);
+  }
+  return ok();
+}
 
 // A pidfd of the context's first process if it still runs (pid reuse checked).
 UniqueFd open_init(const ContextTable& table, const ContextState& st) {
@@ -456,6 +478,8 @@ Result<int> migrate_and_run(const ContextTable& table, Xid xid,
   std::string what = "migrate into context " + xid.str();
   auto st = table.lookup(xid);
   if (!st) return std::move(st).error().wrap(what);
+  if (auto r = check_entry(*st); !r) return std::move(r).error().wrap(what);
+  bool confine = st->stage == ContextStage::kRunning;
   auto cg = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
   if (!cg) return std::move(cg).error().wrap(what);
   UniqueFd init = open_init(table, *st);
@@ -477,7 +501,11 @@ Result<int> migrate_and_run(const ContextTable& table, Xid xid,
     parent_end.reset();
     SyncMsg m;
     if (!recv_step(child_end.get(), &m)) return 1;
-    if (auto r = join(table, *st, init.get(), rest); !r) {
+    // Not dumpable until exec: a guest process of the same uid cannot ptrace us meanwhile.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    auto r = join(table, *st, init.get(), rest);
+    if (r && confine) r = confine_to_context(st->attrs);
+    if (!r) {
       int err = r.error().code ? r.error().code : EINVAL;
       (void)!::write(child_end.get(), &err, sizeof err);
       return 127;
@@ -517,8 +545,13 @@ Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool
     if (endsetup) {
       if (auto r = seal(table, xid); !r) return std::move(r).error();
     }
+    if (endsetup || st->stage == ContextStage::kRunning) {
+      if (auto r = confine_to_context(st->attrs); !r) return std::move(r).error().wrap(what);
+    }
     return std::optional<int>();
   }
+  if (auto r = check_entry(*st); !r) return std::move(r).error().wrap(what);
+  bool confine = endsetup || st->stage == ContextStage::kRunning;
   auto cg = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
   if (!cg) return std::move(cg).error().wrap(what);
   UniqueFd init = open_init(table, *st);
@@ -528,14 +561,21 @@ Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool
   if (endsetup) {
     if (auto r = seal(table, xid); !r) return std::move(r).error();
   }
+  if (confine) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (auto r = join(table, *st, init.get(), st->namespaces); !r) {
     return std::move(r).error().wrap(what);
   }
-  if (!(st->namespaces & CLONE_NEWPID)) return std::optional<int>();
+  auto go_on = [&]() -> Result<std::optional<int>> {
+    if (confine) {
+      if (auto r = confine_to_context(st->attrs); !r) return std::move(r).error().wrap(what);
+    }
+    return std::optional<int>();
+  };
+  if (!(st->namespaces & CLONE_NEWPID)) return go_on();
   // A pid namespace takes only children: the caller goes on in one, and we wait for it.
   pid_t pid = ::fork();
   if (pid < 0) return sys_error("fork", "").wrap(what);
-  if (pid == 0) return std::optional<int>();
+  if (pid == 0) return go_on();
   // Our unreaped child: its pid cannot be reused before we wait for it.
   Child child(pid, UniqueFd(sys::pidfd_open(pid, 0)));
   auto status = wait_forwarding(child);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ struct CreateSpec {
   bool endsetup = false;           ///< seal before running the command
   bool builtin_init = true;        ///< in a new pid ns, run CMD under a minimal reaping init
   std::vector<std::string> argv;   ///< the command, run inside
+  /// The context's attributes (confine.h); with `endsetup` they hold the command at once,
+  /// else from the seal on. Empty: the secure defaults.
+  std::map<std::string, std::string> attrs;
 };
 
 /// Called once the context exists, before the command runs (the tool prints its message).
@@ -29,7 +33,9 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
                            const OnCreated& on_created);
 
 /// Runs argv inside an existing context: joins its cgroups and every namespace (through a
-/// pidfd of its init, or the pins), and waits for it. Returns its exit code.
+/// pidfd of its init, or the pins), and waits for it. Returns its exit code. In a sealed
+/// context the command is confined like its members (confine.h); a private context (flag
+/// private) refuses entrants.
 Result<int> migrate_and_run(const ContextTable& table, Xid xid,
                             const std::vector<std::string>& argv);
 
@@ -37,7 +43,8 @@ Result<int> migrate_and_run(const ContextTable& table, Xid xid,
 /// `endsetup` also seals it (a sealed context is a wrong-state error, nothing moved). If the
 /// context has its own pid namespace and the caller is not in it yet, the caller forks:
 /// the returned value is then the exit code the parent must exit with after the child
-/// (which gets std::nullopt and goes on) ended.
+/// (which gets std::nullopt and goes on) ended. The caller is confined (confine.h) when the
+/// context is sealed afterwards, and should exec its command next.
 Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool endsetup);
 
 /// Seals a context (stage setup -> running). Sealing twice is a wrong-state error.

@@ -163,6 +163,14 @@ Result<void> ContextTable::prepare() {
   if (is_tmpfs_mount_point(dir)) return ok();
   if (::mount("vservers", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               "mode=0700,size=16m") < 0) {
+    if (errno == EPERM) {
+      // Not the host's administrator: most likely a process of a sealed context, from
+      // which the table is hidden on purpose.
+      return make_error(ErrorKind::kWrongState, "open the context table", dir,
+                        "out of reach here (hidden inside a sealed context; setting it up "
+                        "needs CAP_SYS_ADMIN)",
+                        EPERM);
+    }
     return sys_error("mount tmpfs", dir);
   }
   // Private: a pinned mount namespace must never propagate into itself (or a guest).

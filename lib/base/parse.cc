@@ -80,4 +80,26 @@ std::string signal_name(int sig) {
   return std::to_string(sig);
 }
 
+std::vector<std::string_view> split_list(std::string_view list) {
+  auto sep = [](char c) { return c == ',' || std::isspace(static_cast<unsigned char>(c)); };
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < list.size()) {
+    while (i < list.size() && sep(list[i])) ++i;
+    size_t j = i;
+    while (j < list.size() && !sep(list[j])) ++j;
+    if (j > i) out.push_back(list.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool strip_removal(std::string_view* word) {
+  if (!word->empty() && (word->front() == '~' || word->front() == '!')) {
+    word->remove_prefix(1);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace vs

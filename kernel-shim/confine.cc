@@ -1,0 +1,24 @@
+#include "kernel-shim/confine.h"
+
+#include <sys/prctl.h>
+
+#include "kernel-shim/caps.h"
+
+namespace vs::shim {
+
+Result<void> check_attributes(const Attributes& attrs) {
+  if (auto b = bcaps_from_attrs(attrs); !b) return std::move(b).error();
+  return ok();
+}
+
+Result<void> confine_to_context(const Attributes& attrs) {
+  auto bcaps = bcaps_from_attrs(attrs);
+  if (!bcaps) return std::move(bcaps).error();
+  // No core dumps or ptrace by same-uid guest processes while this one still holds the
+  // host's capabilities; exec makes it dumpable again with only the context's.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return sys_error("prctl(PR_SET_DUMPABLE)", "self");
+  if (auto r = drop_capabilities(*bcaps); !r) return std::move(r).error().wrap("confine");
+  return ok();
+}
+
+}  // namespace vs::shim
