@@ -39,7 +39,7 @@ namespace {
 //   clone3(ns flags, INTO_CGROUP v2) ------>  PDEATHSIG=KILL, wait
 //   v1 cgroups attach, uid/gid maps
 //   #1 kCgroupReady ----------------------->  unshare(CGROUP); propagation; hide run dir;
-//                                             fresh /proc
+//                                             fresh /proc, or spec.child_setup (guest root)
 //                   <-----------------------  #2 kNsReady
 //   pin namespaces, state file, on_created
 //   #3 kGo -------------------------------->  PDEATHSIG off; exec CMD (or init forks CMD)
@@ -54,7 +54,7 @@ enum class Step : uint32_t { kCgroupReady = 1, kNsReady = 2, kGo = 3, kExec = 4 
 struct SyncMsg {
   uint32_t step = 0;
   int32_t err = 0;       ///< errno of a failure, 0 for "done"
-  char what[96] = {};    ///< the failing operation, for the creator's message
+  char what[512] = {};    ///< the failing operation, for the creator's message
 };
 
 bool send_step(int fd, Step step, int err = 0, const char* what = "") {
@@ -189,10 +189,17 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
     // business. Unsealed, the setup chain inside (vcontext --migrate-self --endsetup) still
     // needs it; seal() hides it then.
     if (spec.endsetup) ::umount2(table.config().rundir.c_str(), MNT_DETACH);
-    // 5. A /proc that shows the context's own pid namespace.
-    if ((spec.namespaces & CLONE_NEWPID) &&
+    // 5. A /proc that shows the context's own pid namespace (the guest root has its own).
+    if ((spec.namespaces & CLONE_NEWPID) && !spec.child_setup &&
         ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
       return fail("mount /proc");
+    }
+  }
+  if (spec.child_setup) {
+    if (auto r = spec.child_setup(); !r) {
+      send_step(sync, Step::kNsReady, r.error().code != 0 ? r.error().code : EINVAL,
+                r.error().message().c_str());
+      return 1;
     }
   }
   if (!send_step(sync, Step::kNsReady)) return 1;

@@ -21,6 +21,11 @@ struct CreateSpec {
   /// The context's attributes (confine.h); with `endsetup` they hold the command at once,
   /// else from the seal on. Empty: the secure defaults.
   std::map<std::string, std::string> attrs;
+  /// Runs in the context's first process once its namespaces exist, before it is confined
+  /// and runs the command: where the guest root is set up (lib/mount). With it, the shim
+  /// mounts no /proc of its own (the hook makes the guest's). Its error ends the creation,
+  /// with its message, and leaves nothing behind.
+  std::function<Result<void>()> child_setup;
 };
 
 /// Called once the context exists, before the command runs (the tool prints its message).
