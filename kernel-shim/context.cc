@@ -158,6 +158,37 @@ int unshare_mnt_above(uint64_t creator_id) {
   return rc;
 }
 
+// Makes a time namespace in which CLOCK_MONOTONIC and CLOCK_BOOTTIME (uptime) start at
+// about zero now, and moves the calling (single-threaded) process into it. -1 and errno.
+int enter_fresh_time_ns() {
+  struct timespec mono {}, boot {};
+  if (::clock_gettime(CLOCK_MONOTONIC, &mono) < 0 || ::clock_gettime(CLOCK_BOOTTIME, &boot) < 0) {
+    return -1;
+  }
+  if (::unshare(CLONE_NEWTIME) < 0) return -1;
+  // Offsets may only be written before any process is in the namespace. A clock must not
+  // go negative: keep one second.
+  std::string offsets = "monotonic -" + std::to_string(mono.tv_sec > 1 ? mono.tv_sec - 1 : 0) +
+                        " 0\nboottime -" +
+                        std::to_string(boot.tv_sec > 1 ? boot.tv_sec - 1 : 0) + " 0\n";
+  int fd = ::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = ::write(fd, offsets.data(), offsets.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(offsets.size())) {
+    errno = n < 0 ? err : EIO;
+    return -1;
+  }
+  fd = ::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = ::setns(fd, CLONE_NEWTIME);
+  err = errno;
+  ::close(fd);
+  errno = err;
+  return rc;
+}
+
 // Child side of create_and_run: the checklist between clone3 and exec (R6). Runs in the
 // first process of the context; returns the exit code for _exit.
 int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t creator_mnt_id,
@@ -174,6 +205,11 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
   if ((spec.namespaces & CLONE_NEWUSER) &&
       (::setresgid(0, 0, 0) < 0 || ::setgroups(0, nullptr) < 0 || ::setresuid(0, 0, 0) < 0)) {
     return fail("become root of the user namespace");
+  }
+  // A time namespace whose clocks start now (flag virt_uptime): the first process makes it
+  // and moves itself in (unshare only takes children; setns to time_for_children takes us).
+  if ((spec.namespaces & CLONE_NEWTIME) && enter_fresh_time_ns() < 0) {
+    return fail("time namespace");
   }
   // 2. The cgroup namespace now, so its root is the context's cgroup in every hierarchy.
   if ((spec.namespaces & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0) {
@@ -305,11 +341,6 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
                            const OnCreated& on_created) {
   if (spec.argv.empty()) return usage_error("command", "no command to run in the context");
   if (auto r = check_attributes(spec.attrs); !r) return std::move(r).error();
-  if (spec.namespaces & CLONE_NEWTIME) {
-    // clone3 cannot create a time namespace for the caller's child itself.
-    return usage_error("namespaces", "`time` is set with vattribute (virt_uptime), "
-                                     "not at create");
-  }
   // Declared before the Transaction: its undo steps use them, so they must outlive it.
   FileLock lock;
   std::optional<ContextCgroup> cg;

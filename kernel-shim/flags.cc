@@ -35,9 +35,9 @@ const std::vector<FlagInfo>& flag_table() {
       {"sched_pause", FlagKind::kRefused, 0,
        "not supported as a flag: pause a context with vkill -s STOP (freezer-atomic)"},
       {"virt_mem", FlagKind::kRefused, 0, kLxcfs},
-      {"virt_uptime", FlagKind::kRefused, 0,
-       "not available yet: it needs a time namespace made when the context is created "
-       "(vcontext --create cannot make one yet)"},
+      {"virt_uptime", FlagKind::kImplied, CLONE_NEWTIME,
+       "uptime and the monotonic clock start at the context's creation (its time namespace: "
+       "vcontext --create --namespaces ...,time)"},
       {"virt_cpu", FlagKind::kRefused, 0, kLxcfs},
       {"virt_load", FlagKind::kRefused, 0, kLxcfs},
       {"virt_time", FlagKind::kRefused, 0,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -309,6 +310,31 @@ TEST(Vcontext, NetNamespaceHasOnlyLoopback) {
                     "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "lo\n");
+}
+
+}  // namespace
+}  // namespace vs::test
+
+namespace vs::test {
+namespace {
+
+double uptime_of(const std::string& text) { return std::strtod(text.c_str(), nullptr); }
+
+TEST(Vcontext, TimeNamespaceStartsUptimeAtCreationForMembersAndEntrants) {
+  auto host = run_cmd({"cat", "/proc/uptime"});
+  ASSERT_EQ(host.status, 0);
+  auto r = run_cmd({vcontext(), "--create", "--silent", "--xid", "42014", "--persistent",
+                    "--namespaces", "mnt,uts,ipc,time", "--", "cat", "/proc/uptime"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_LT(uptime_of(r.out), 5.0) << r.out;
+  EXPECT_LT(uptime_of(r.out), uptime_of(host.out) - 1.0) << r.out << " vs host " << host.out;
+  // A later entrant joins the same clocks.
+  auto e = run_cmd({vcontext(), "--migrate", "--xid", "42014", "--", "cat", "/proc/uptime"});
+  EXPECT_EQ(e.status, 0) << e.err;
+  EXPECT_LT(uptime_of(e.out), 10.0) << e.out;
+  auto get = run_cmd({tool_path("vattribute"), "--xid", "42014", "--get"});
+  EXPECT_NE(get.out.find("virt_uptime"), std::string::npos) << get.out;
+  EXPECT_EQ(run_cmd({vcontext(), "--release", "--xid", "42014"}).status, 0);
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   auto* xid_opt =
       app.add_option("--xid", arg_.xid, "context id: 2..49151 static, 49152..65535 dynamic");
   app.add_option("--namespaces", arg_.namespaces,
-                 "with --create: comma-separated list of mnt,pid,uts,ipc,net,cgroup,user "
+                 "with --create: comma-separated list of mnt,pid,uts,ipc,net,cgroup,user,time "
                  "(default mnt,pid,uts,ipc,cgroup)");
   app.add_flag("--persistent", arg_.persistent, "keep the context when its processes are gone");
   app.add_flag("--endsetup", arg_.endsetup, "seal the context before running CMD");
