@@ -1,4 +1,6 @@
 // vcontext: create a context and run a command in it, or move into an existing one.
+#include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,6 +9,7 @@
 
 #include "kernel-shim/context.h"
 #include "kernel-shim/init.h"
+#include "lib/mount/guest_root.h"
 #include "tools/common/cli.h"
 
 namespace {
@@ -27,6 +30,7 @@ struct Args {
   bool endsetup = false;
   bool no_init = false;
   bool silent = false;
+  std::string root;
   std::vector<std::string> command;
 };
 
@@ -74,6 +78,20 @@ int run(const vs::shim::ContextTable& table) {
     spec.endsetup = arg_.endsetup;
     spec.builtin_init = !arg_.no_init;
     spec.argv = arg_.command;
+    vs::GuestRootSpec root;
+    if (!arg_.root.empty()) {
+      if (!(spec.namespaces & CLONE_NEWNS)) {
+        return vs::tool::report(kTool, vs::usage_error("--root", "needs the mnt namespace"));
+      }
+      // Refuse a hostile tree before anything exists.
+      vs::UniqueFd fd(::open(arg_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!fd) return vs::tool::report(kTool, vs::sys_error("open", arg_.root));
+      if (auto r = vs::check_guest_tree(fd.get(), arg_.root); !r) {
+        return vs::tool::report(kTool, r.error());
+      }
+      root.vdir = arg_.root;
+      spec.child_setup = [&root] { return vs::enter_guest_root(root); };
+    }
     auto code = vs::shim::create_and_run(table, spec, [](Xid x) {
       if (!arg_.silent) std::fprintf(stderr, "New security context is %u\n", x.value());
     });
@@ -134,6 +152,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-init", arg_.no_init,
                "in a new pid namespace, exec CMD as pid 1 instead of under the built-in init");
   app.add_flag("--silent", arg_.silent, "do not print the new context's id");
+  app.add_option("--root", arg_.root,
+                 "with --create: make DIR the context's root (pivot_root; fresh /proc, "
+                 "read-only /sys, minimal /dev, masked paths)")
+      ->type_name("DIR");
   app.add_option("command", arg_.command, "CMD ARGS... (after --)");
   vs::tool::add_common_options(app, arg_.common);
   app.positionals_at_end(false);
