@@ -1,0 +1,497 @@
+// The seccomp profile without loading it (kernel-shim/seccomp.h): change lists, attributes,
+// name errors, and what the built filters decide. The exported BPF of both filters runs in a
+// small classic-BPF interpreter here, combined as the kernel combines stacked filters, so
+// each expectation about the profile is checked against the program the kernel would get.
+#include "kernel-shim/seccomp.h"
+
+#include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vs::shim {
+namespace {
+
+// ---- change lists --------------------------------------------------------------------
+
+TEST(ParseSeccompChanges, AllowAndDenyPrefixes) {
+  auto r = parse_seccomp_changes("keyctl,+add_key,-ptrace,~getcwd,!chroot");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->enabled);
+  EXPECT_EQ(r->allow, (std::vector<std::string>{"keyctl", "add_key"}));
+  EXPECT_EQ(r->deny, (std::vector<std::string>{"ptrace", "getcwd", "chroot"}));
+}
+
+TEST(ParseSeccompChanges, EmptyListIsNoChange) {
+  auto r = parse_seccomp_changes("");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, SeccompSpec{});
+}
+
+TEST(ParseSeccompChanges, UnknownNameIsAUsageErrorNamingTheWord) {
+  for (const char* list : {"fooo", "keyctl,fooo", "-fooo", "+fooo"}) {
+    auto r = parse_seccomp_changes(list);
+    ASSERT_FALSE(r) << "accepted `" << list << "`";
+    EXPECT_EQ(r.error().kind, ErrorKind::kUsage) << list;
+    std::string m = r.error().message();
+    EXPECT_NE(m.find("unknown syscall `fooo`"), std::string::npos) << m;
+    EXPECT_NE(m.find("syscalls(2)"), std::string::npos) << "says what is allowed: " << m;
+  }
+}
+
+TEST(ParseSeccompChanges, OtherArchitecturesSyscallIsNamed) {
+#if defined(__x86_64__)
+  auto r = parse_seccomp_changes("chown32");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::kUsage);
+  EXPECT_NE(r.error().message().find("`chown32` does not exist on x86_64"), std::string::npos)
+      << r.error().message();
+#else
+  GTEST_SKIP() << "x86_64 only";
+#endif
+}
+
+TEST(ParseSeccompChanges, MalformedListsAreErrors) {
+  for (const char* list :
+       {",", "keyctl,", ",keyctl", "keyctl,,getcwd", "-", "+", "~", "!", " keyctl", "keyctl ",
+        "key ctl", "keyctl;getcwd", "--keyctl", "SYS_keyctl", "250"}) {
+    auto r = parse_seccomp_changes(list);
+    EXPECT_FALSE(r) << "accepted `" << list << "`";
+    if (!r) {
+      EXPECT_EQ(r.error().kind, ErrorKind::kUsage) << list;
+    }
+  }
+}
+
+TEST(ParseSeccompChanges, NameGivenTwiceIsAnError) {
+  for (const char* list : {"keyctl,keyctl", "keyctl,-keyctl", "-getcwd,~getcwd"}) {
+    auto r = parse_seccomp_changes(list);
+    ASSERT_FALSE(r) << "accepted `" << list << "`";
+    EXPECT_EQ(r.error().kind, ErrorKind::kUsage);
+    EXPECT_NE(r.error().message().find("given twice"), std::string::npos) << r.error().message();
+  }
+}
+
+TEST(FormatSeccompChanges, RoundTrips) {
+  for (const char* list : {"", "keyctl", "-getcwd", "keyctl,add_key,-getcwd,-chroot"}) {
+    auto r = parse_seccomp_changes(list);
+    ASSERT_TRUE(r) << list << ": " << r.error().message();
+    EXPECT_EQ(format_seccomp_changes(*r), list);
+  }
+}
+
+TEST(ValidateSeccomp, BothAllowedAndDeniedIsAnError) {
+  SeccompSpec s;
+  s.allow = {"keyctl"};
+  s.deny = {"getcwd", "keyctl"};
+  auto r = validate(s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::kUsage);
+  EXPECT_NE(r.error().message().find("`keyctl` is both allowed and denied"), std::string::npos)
+      << r.error().message();
+}
+
+TEST(ResolveSyscall, LibseccompNamesAndNewerOnes) {
+#if defined(__x86_64__)
+  // Numbers from arch/x86/entry/syscalls/syscall_64.tbl.
+  const std::map<std::string, int> known{
+      {"read", 0},        {"keyctl", 250}, {"clone3", 435},        {"fchmodat2", 452},
+      {"statmount", 457}, {"mseal", 462},  {"removexattrat", 466}, {"open_tree_attr", 467},
+      {"uretprobe", 335}};
+  for (const auto& [name, nr] : known) {
+    auto got = resolve_syscall(name);
+    ASSERT_TRUE(got) << name;
+    EXPECT_EQ(*got, nr) << name;
+  }
+  for (const char* bad : {"", "fooo", "chown32", "READ", "read "}) {
+    EXPECT_FALSE(resolve_syscall(bad)) << "`" << bad << "`";
+  }
+#else
+  GTEST_SKIP() << "x86_64 only";
+#endif
+}
+
+// ---- attributes -----------------------------------------------------------------------
+
+TEST(SeccompAttrs, RoundTrip) {
+  std::vector<SeccompSpec> specs(4);
+  specs[1].enabled = false;
+  specs[2].allow = {"keyctl", "add_key"};
+  specs[3].allow = {"keyctl"};
+  specs[3].deny = {"getcwd", "chroot"};
+  for (const auto& spec : specs) {
+    std::map<std::string, std::string> attrs{{"caps.bounding", "x"}};
+    spec.to_attrs(attrs);
+    EXPECT_EQ(attrs.at("caps.bounding"), "x") << "other modules' keys are left alone";
+    EXPECT_EQ(attrs.at("seccomp"), spec.enabled ? "default" : "none");
+    auto back = SeccompSpec::from_attrs(attrs);
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(*back, spec) << format_seccomp_changes(spec);
+  }
+}
+
+TEST(SeccompAttrs, Keys) {
+  SeccompSpec s;
+  s.allow = {"keyctl", "add_key"};
+  s.deny = {"getcwd"};
+  std::map<std::string, std::string> attrs;
+  s.to_attrs(attrs);
+  EXPECT_EQ(attrs, (std::map<std::string, std::string>{{"seccomp", "default"},
+                                                       {"seccomp.allow", "keyctl,add_key"},
+                                                       {"seccomp.deny", "getcwd"}}));
+  SeccompSpec{}.to_attrs(attrs);
+  EXPECT_EQ(attrs, (std::map<std::string, std::string>{{"seccomp", "default"}}))
+      << "stale change lists are removed";
+}
+
+TEST(SeccompAttrs, MissingMeansDefault) {
+  auto r = SeccompSpec::from_attrs({{"caps.bounding", "x"}, {"seccompx", "?"}});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, SeccompSpec{});
+}
+
+TEST(SeccompAttrs, BadValuesNameKeyAndWord) {
+  struct Case {
+    std::map<std::string, std::string> attrs;
+    const char* key;
+    const char* word;
+  };
+  const Case cases[] = {
+      {{{"seccomp", "off"}}, "seccomp", "off"},
+      {{{"seccomp.allow", "keyctl,fooo"}}, "seccomp.allow", "fooo"},
+      {{{"seccomp.deny", "-getcwd"}}, "seccomp.deny", "-getcwd"},
+      {{{"seccomp.allow", "keyctl,,add_key"}}, "seccomp.allow", "empty"},
+      {{{"seccomp.foo", "bar"}}, "seccomp.foo", "unknown seccomp attribute"},
+      {{{"seccomp.allow", "keyctl"}, {"seccomp.deny", "keyctl"}}, "seccomp", "keyctl"},
+  };
+  for (const auto& c : cases) {
+    auto r = SeccompSpec::from_attrs(c.attrs);
+    ASSERT_FALSE(r) << "accepted " << c.key;
+    EXPECT_EQ(r.error().kind, ErrorKind::kUsage);
+    std::string m = r.error().message();
+    EXPECT_NE(m.find(std::string("`") + c.key + "`"), std::string::npos) << m;
+    EXPECT_NE(m.find(c.word), std::string::npos) << m;
+  }
+}
+
+// ---- the filters ----------------------------------------------------------------------
+
+struct Call {
+  int nr;
+  uint64_t args[6] = {};
+  uint32_t arch = AUDIT_ARCH_X86_64;
+};
+
+// A classic-BPF interpreter for the opcodes libseccomp emits; an unknown one fails the test.
+uint32_t run_bpf(const std::string& prog, const Call& call) {
+  struct seccomp_data d {};
+  d.nr = call.nr;
+  d.arch = call.arch;
+  std::memcpy(d.args, call.args, sizeof d.args);
+  unsigned char raw[sizeof d];
+  std::memcpy(raw, &d, sizeof d);
+  const auto* ins = reinterpret_cast<const sock_filter*>(prog.data());
+  const size_t n = prog.size() / sizeof(sock_filter);
+  uint32_t a = 0;
+  for (size_t pc = 0; pc < n; ++pc) {
+    const sock_filter& i = ins[pc];
+    switch (i.code) {
+      case BPF_LD | BPF_W | BPF_ABS:
+        if (i.k + 4 > sizeof raw) {
+          ADD_FAILURE() << "load outside seccomp_data at " << pc;
+          return 0;
+        }
+        std::memcpy(&a, raw + i.k, 4);
+        break;
+      case BPF_ALU | BPF_AND | BPF_K:
+        a &= i.k;
+        break;
+      case BPF_ALU | BPF_OR | BPF_K:
+        a |= i.k;
+        break;
+      case BPF_JMP | BPF_JA:
+        pc += i.k;
+        break;
+      case BPF_JMP | BPF_JEQ | BPF_K:
+        pc += (a == i.k) ? i.jt : i.jf;
+        break;
+      case BPF_JMP | BPF_JGT | BPF_K:
+        pc += (a > i.k) ? i.jt : i.jf;
+        break;
+      case BPF_JMP | BPF_JGE | BPF_K:
+        pc += (a >= i.k) ? i.jt : i.jf;
+        break;
+      case BPF_JMP | BPF_JSET | BPF_K:
+        pc += (a & i.k) ? i.jt : i.jf;
+        break;
+      case BPF_RET | BPF_K:
+        return i.k;
+      default:
+        ADD_FAILURE() << "opcode " << i.code << " at " << pc << " not interpreted";
+        return 0;
+    }
+  }
+  ADD_FAILURE() << "program ran off its end";
+  return 0;
+}
+
+// The exported programs of a guest's two filters.
+struct Programs {
+  std::string args;
+  std::string profile;
+};
+
+Programs export_both(const GuestFilter& f) {
+  auto args = export_bpf(f.args);
+  auto profile = export_bpf(f.profile);
+  EXPECT_TRUE(args) << args.error().message();
+  EXPECT_TRUE(profile) << profile.error().message();
+  if (!args || !profile) return {};
+  return {std::move(*args), std::move(*profile)};
+}
+
+// As the kernel's seccomp_run_filters(): newest filter (the profile) first, the strongest
+// action wins, and on a tie the newest filter's data.
+uint32_t decide(const Programs& p, const Call& call) {
+  if (p.profile.empty() || p.args.empty()) return 0;
+  uint32_t ret = SECCOMP_RET_ALLOW;
+  for (const std::string* prog : {&p.profile, &p.args}) {
+    uint32_t cur = run_bpf(*prog, call);
+    if (static_cast<int32_t>(cur & SECCOMP_RET_ACTION_FULL) <
+        static_cast<int32_t>(ret & SECCOMP_RET_ACTION_FULL)) {
+      ret = cur;
+    }
+  }
+  return ret;
+}
+
+constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
+constexpr uint32_t kKill = SECCOMP_RET_KILL_PROCESS;
+constexpr uint32_t errno_ret(int e) { return SECCOMP_RET_ERRNO | static_cast<uint32_t>(e); }
+constexpr uint64_t bit(int cap) { return uint64_t{1} << cap; }
+
+int nr_of(const char* name) {
+  auto nr = resolve_syscall(name);
+  EXPECT_TRUE(nr) << name;
+  return nr.value_or(-1);
+}
+
+class SeccompFilter : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#if !defined(__x86_64__)
+    GTEST_SKIP() << "the expectations use x86_64 numbers";
+#endif
+  }
+  static Programs build(uint64_t bcaps, const SeccompSpec& spec = {}) {
+    auto f = build_guest_filter(bcaps, spec);
+    EXPECT_TRUE(f) << f.error().message();
+    return f ? export_both(*f) : Programs{};
+  }
+  static uint32_t call(const Programs& f, const char* name, std::vector<uint64_t> args = {}) {
+    Call c{nr_of(name)};
+    for (size_t i = 0; i < args.size() && i < 6; ++i) c.args[i] = args[i];
+    return decide(f, c);
+  }
+};
+
+TEST_F(SeccompFilter, BuildsAndExportsForDefaultAndChanges) {
+  SeccompSpec changes;
+  changes.allow = {"keyctl"};
+  changes.deny = {"getcwd"};
+  for (uint64_t bcaps : {uint64_t{0}, ~uint64_t{0}}) {
+    for (const auto& spec : {SeccompSpec{}, changes}) {
+      auto f = build_guest_filter(bcaps, spec);
+      ASSERT_TRUE(f) << f.error().message();
+      for (const ScmpFilter* one : {&f->args, &f->profile}) {
+        auto bpf = export_bpf(*one);
+        ASSERT_TRUE(bpf) << bpf.error().message();
+        EXPECT_GT(bpf->size(), 0u);
+        EXPECT_EQ(bpf->size() % sizeof(sock_filter), 0u);
+        EXPECT_LE(bpf->size() / sizeof(sock_filter), size_t{BPF_MAXINSNS});
+      }
+    }
+  }
+}
+
+TEST_F(SeccompFilter, BadNameIsAUsageError) {
+  SeccompSpec s;
+  s.deny = {"fooo"};
+  auto f = build_guest_filter(0, s);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().kind, ErrorKind::kUsage);
+  EXPECT_NE(f.error().message().find("fooo"), std::string::npos) << f.error().message();
+}
+
+TEST_F(SeccompFilter, OrdinarySyscallsAreAllowed) {
+  auto f = build(0);
+  for (const char* name :
+       {"read",       "write",        "openat",  "close",      "newfstatat", "mmap",
+        "execve",     "wait4",        "fork",    "vfork",      "chown",      "fchownat",
+        "bind",       "listen",       "accept4", "setuid",     "setgroups",  "capset",
+        "arch_prctl", "rt_sigreturn", "futex",   "epoll_wait", "prctl",      "seccomp",
+        "fchmodat2",  "mseal",        "statx",   "getrandom",  "exit_group", "pidfd_open"}) {
+    EXPECT_EQ(call(f, name), kAllow) << name;
+  }
+}
+
+TEST_F(SeccompFilter, NeverAllowedWhateverTheCaps) {
+  for (uint64_t bcaps : {uint64_t{0}, ~uint64_t{0}}) {
+    auto f = build(bcaps);
+    for (const char* name :
+         {"keyctl",          "add_key",         "request_key",       "userfaultfd",
+          "io_uring_setup",  "io_uring_enter",  "io_uring_register", "kexec_load",
+          "kexec_file_load", "swapon",          "swapoff",           "uselib",
+          "ustat",           "sysfs",           "_sysctl",           "nfsservctl",
+          "create_module",   "get_kernel_syms", "query_module",      "move_pages"}) {
+      EXPECT_EQ(call(f, name), errno_ret(EPERM)) << name << " bcaps=" << bcaps;
+    }
+  }
+}
+
+TEST_F(SeccompFilter, CapabilityGroups) {
+  struct Group {
+    int cap;
+    std::vector<const char*> names;
+  };
+  const Group groups[] = {
+      {CAP_SYS_ADMIN,
+       {"mount", "umount2", "setns", "fsopen", "fsconfig", "fsmount", "fspick", "open_tree",
+        "move_mount", "mount_setattr", "quotactl", "sethostname", "setdomainname", "pivot_root",
+        "lookup_dcookie", "fanotify_init"}},
+      {CAP_SYS_PTRACE,
+       {"ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+        "process_madvise"}},
+      {CAP_SYS_BOOT, {"reboot"}},
+      {CAP_SYS_CHROOT, {"chroot"}},
+      {CAP_SYS_MODULE, {"init_module", "finit_module", "delete_module"}},
+      {CAP_SYS_TIME, {"settimeofday", "clock_settime"}},
+      {CAP_DAC_READ_SEARCH, {"open_by_handle_at"}},
+      {CAP_SYS_PACCT, {"acct"}},
+      {CAP_SYS_RAWIO, {"iopl", "ioperm"}},
+      {CAP_SYS_NICE, {"mbind", "set_mempolicy", "get_mempolicy"}},
+      {CAP_SYS_TTY_CONFIG, {"vhangup"}},
+      {CAP_SYSLOG, {"syslog"}},
+      {CAP_BPF, {"bpf"}},
+      {CAP_PERFMON, {"perf_event_open"}},
+  };
+  for (const auto& g : groups) {
+    auto without = build(~bit(g.cap) & ~bit(CAP_SYS_ADMIN));
+    auto with = build(bit(g.cap));
+    for (const char* name : g.names) {
+      EXPECT_EQ(call(without, name), errno_ret(EPERM)) << name << " without cap " << g.cap;
+      EXPECT_EQ(call(with, name), kAllow) << name << " with cap " << g.cap;
+    }
+  }
+}
+
+TEST_F(SeccompFilter, Clone3IsEnosysAlways) {
+  for (uint64_t bcaps : {uint64_t{0}, ~uint64_t{0}}) {
+    EXPECT_EQ(call(build(bcaps), "clone3"), errno_ret(ENOSYS)) << bcaps;
+  }
+}
+
+TEST_F(SeccompFilter, CloneAndUnshareNamespaceFlags) {
+  const uint64_t fork_flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD;
+  const uint64_t thread_flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                                CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |
+                                CLONE_CHILD_CLEARTID;
+  auto plain = build(0);
+  EXPECT_EQ(call(plain, "clone", {fork_flags}), kAllow);
+  EXPECT_EQ(call(plain, "clone", {thread_flags}), kAllow);
+  for (uint64_t ns : {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
+                      CLONE_NEWNET, CLONE_NEWCGROUP}) {
+    EXPECT_EQ(call(plain, "clone", {fork_flags | ns}), errno_ret(EPERM)) << ns;
+    EXPECT_EQ(call(plain, "unshare", {ns}), errno_ret(EPERM)) << ns;
+  }
+  auto admin = build(bit(CAP_SYS_ADMIN));
+  EXPECT_EQ(call(admin, "clone", {fork_flags | CLONE_NEWNS | CLONE_NEWNET}), kAllow);
+  EXPECT_EQ(call(admin, "unshare", {CLONE_NEWNS | CLONE_NEWUTS}), kAllow);
+  EXPECT_EQ(call(admin, "clone", {fork_flags | CLONE_NEWUSER}), errno_ret(EPERM));
+  EXPECT_EQ(call(admin, "unshare", {CLONE_NEWUSER}), errno_ret(EPERM));
+  EXPECT_EQ(call(admin, "unshare", {CLONE_NEWUSER | CLONE_NEWNS}), errno_ret(EPERM));
+}
+
+TEST_F(SeccompFilter, PersonalityValues) {
+  auto f = build(~uint64_t{0});
+  for (uint64_t p : {0x0ull, 0x8ull, 0x20000ull, 0x20008ull, 0xffffffffull}) {
+    EXPECT_EQ(call(f, "personality", {p}), kAllow) << std::hex << p;
+  }
+  for (uint64_t p : {0x0400000ull, 0x0040000ull, 0x1ull, 0x20001ull}) {
+    EXPECT_EQ(call(f, "personality", {p}), errno_ret(EPERM)) << std::hex << p;
+  }
+}
+
+TEST_F(SeccompFilter, SocketFamilies) {
+  auto f = build(~uint64_t{0});
+  const uint64_t high = uint64_t{1} << 32;
+  EXPECT_EQ(call(f, "socket", {AF_INET, SOCK_STREAM, 0}), kAllow);
+  EXPECT_EQ(call(f, "socket", {AF_INET6, SOCK_DGRAM, 0}), kAllow);
+  EXPECT_EQ(call(f, "socket", {AF_UNIX, SOCK_STREAM, 0}), kAllow);
+  EXPECT_EQ(call(f, "socket", {39, SOCK_STREAM, 0}), kAllow);
+  EXPECT_EQ(call(f, "socket", {41, SOCK_STREAM, 0}), kAllow);
+  EXPECT_EQ(call(f, "socket", {AF_NETLINK, SOCK_RAW, 0}), kAllow);
+  EXPECT_EQ(call(f, "socket", {38, SOCK_SEQPACKET, 0}), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "socket", {40, SOCK_STREAM, 0}), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "socket", {high | 38, SOCK_SEQPACKET, 0}), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "socket", {high | 40, SOCK_STREAM, 0}), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "socket", {AF_NETLINK, SOCK_RAW, 9}), errno_ret(EAFNOSUPPORT));
+}
+
+TEST_F(SeccompFilter, IoctlTiocstiOnLow32Bits) {
+  auto f = build(~uint64_t{0});
+  const uint64_t high = uint64_t{1} << 32;
+  EXPECT_EQ(call(f, "ioctl", {0, TCGETS}), kAllow);
+  EXPECT_EQ(call(f, "ioctl", {0, 0xffffffffc0045401ull}), kAllow) << "sign-extended cmd";
+  EXPECT_EQ(call(f, "ioctl", {0, TIOCSTI}), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "ioctl", {0, high | TIOCSTI}), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "ioctl", {0, TIOCLINUX}), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "ioctl", {0, high | TIOCLINUX}), errno_ret(EPERM));
+}
+
+TEST_F(SeccompFilter, OtherArchitecturesAreKilled) {
+  auto f = build(~uint64_t{0});
+  Call i386{20};  // getpid on i386
+  i386.arch = AUDIT_ARCH_I386;
+  EXPECT_EQ(decide(f, i386), kKill);
+  Call x32{39 | 0x40000000};  // getpid with the x32 bit
+  EXPECT_EQ(decide(f, x32), kKill);
+  Call x32_read{0x40000000};
+  EXPECT_EQ(decide(f, x32_read), kKill);
+}
+
+TEST_F(SeccompFilter, EnosysStubAboveTheHighestNamedSyscall) {
+  auto f = build(0);
+  EXPECT_EQ(decide(f, Call{468}), errno_ret(ENOSYS)) << "file_getattr is not in the profile";
+  EXPECT_EQ(decide(f, Call{600}), errno_ret(ENOSYS));
+  EXPECT_EQ(decide(f, Call{1023}), errno_ret(ENOSYS));
+  EXPECT_EQ(decide(f, Call{1024}), errno_ret(EPERM)) << "past the stub: the default";
+  EXPECT_EQ(call(f, "open_tree_attr"), errno_ret(EPERM)) << "named: denied, not ENOSYS";
+}
+
+TEST_F(SeccompFilter, PerGuestChanges) {
+  SeccompSpec s;
+  s.allow = {"keyctl", "mount"};
+  s.deny = {"getcwd", "socket", "chown"};
+  auto f = build(0, s);
+  EXPECT_EQ(call(f, "keyctl"), kAllow);
+  EXPECT_EQ(call(f, "mount"), kAllow) << "allow lifts the capability condition";
+  EXPECT_EQ(call(f, "getcwd"), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "chown"), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "socket", {AF_INET, SOCK_STREAM, 0}), errno_ret(EPERM));
+  EXPECT_EQ(call(f, "read"), kAllow) << "the rest is unchanged";
+  EXPECT_EQ(call(f, "add_key"), errno_ret(EPERM));
+}
+
+}  // namespace
+}  // namespace vs::shim
