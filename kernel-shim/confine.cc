@@ -3,20 +3,29 @@
 #include <sys/prctl.h>
 
 #include "kernel-shim/caps.h"
+#include "kernel-shim/seccomp.h"
 
 namespace vs::shim {
 
 Result<void> check_attributes(const Attributes& attrs) {
   if (auto b = bcaps_from_attrs(attrs); !b) return std::move(b).error();
+  if (auto s = SeccompSpec::from_attrs(attrs); !s) return std::move(s).error();
   return ok();
 }
 
 Result<void> confine_to_context(const Attributes& attrs) {
   auto bcaps = bcaps_from_attrs(attrs);
   if (!bcaps) return std::move(bcaps).error();
+  auto seccomp = SeccompSpec::from_attrs(attrs);
+  if (!seccomp) return std::move(seccomp).error();
   // No core dumps or ptrace by same-uid guest processes while this one still holds the
   // host's capabilities; exec makes it dumpable again with only the context's.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return sys_error("prctl(PR_SET_DUMPABLE)", "self");
+  // Loaded while CAP_SYS_ADMIN is still held; its allowlist keeps prctl and capset for
+  // the drop that follows.
+  if (seccomp->enabled) {
+    if (auto r = load_guest_seccomp(*bcaps, *seccomp); !r) return std::move(r).error().wrap("confine");
+  }
   if (auto r = drop_capabilities(*bcaps); !r) return std::move(r).error().wrap("confine");
   return ok();
 }

@@ -135,6 +135,30 @@ TEST(Confinement, LaterEntrantsGetTheContextsBoundsAndTheHostMayChangeThem) {
   EXPECT_NE(get.out.find("\nstage running\n"), std::string::npos) << get.out;
 }
 
+TEST(Confinement, SealedContextsRunUnderTheSeccompProfileWithPerContextChanges) {
+  Release rel{"41109"};
+  ASSERT_EQ(tool("vcontext", {"--create", "--silent", "--xid", "41109", "--persistent",
+                              "--namespaces", kNoPid, "--endsetup", "--", "true"})
+                .status,
+            0);
+  const std::string probe =
+      "unshare -U true 2>/dev/null && echo USERNS; uname >/dev/null 2>&1 && echo UNAME";
+  auto r = tool("vcontext", {"--migrate", "--xid", "41109", "--", "sh", "-c", probe});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "UNAME\n");  // no new user namespace; ordinary calls work
+  ASSERT_EQ(tool("vattribute", {"--xid", "41109", "--set", "--seccomp", "-uname"}).status, 0);
+  r = tool("vcontext", {"--migrate", "--xid", "41109", "--", "sh", "-c", probe});
+  EXPECT_EQ(r.out, "");
+  auto get = tool("vattribute", {"--xid", "41109", "--get"});
+  EXPECT_NE(get.out.find("\nseccomp default -uname\n"), std::string::npos) << get.out;
+  ASSERT_EQ(tool("vattribute", {"--xid", "41109", "--set", "--seccomp", "none"}).status, 0);
+  r = tool("vcontext", {"--migrate", "--xid", "41109", "--", "sh", "-c", probe});
+  EXPECT_EQ(r.out, "USERNS\nUNAME\n");  // control: without the filter both work
+  auto bad = tool("vattribute", {"--xid", "41109", "--set", "--seccomp", "fooo"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("`fooo`"), std::string::npos) << bad.err;
+}
+
 TEST(Confinement, PrivateContextRefusesEntrants) {
   Release rel{"41106"};
   ASSERT_EQ(tool("vcontext", {"--create", "--silent", "--xid", "41106", "--persistent",

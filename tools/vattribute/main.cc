@@ -3,6 +3,7 @@
 // state; they hold every process from the seal (--endsetup) on, and every later entrant.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "kernel-shim/context_table.h"
 #include "kernel-shim/flags.h"
 #include "kernel-shim/init.h"
+#include "kernel-shim/seccomp.h"
 #include "lib/base/parse.h"
 #include "tools/common/cli.h"
 
@@ -29,7 +31,7 @@ constexpr const char* kTool = "vattribute";
 struct Args {
   std::string xid;
   bool set = false, get = false, secure = false;
-  std::vector<std::string> bcaps, ccaps, flags;
+  std::vector<std::string> bcaps, ccaps, flags, seccomp;
   std::vector<std::string> command;
   vs::tool::CommonOptions common;
 };
@@ -59,14 +61,40 @@ std::string effective_flags(const ContextState& st) {
   return out;
 }
 
+// One --seccomp value: `none`, `default`, or syscall changes merged into the current ones.
+Result<void> change_seccomp(const std::string& list, std::map<std::string, std::string>* attrs) {
+  auto spec = vs::shim::SeccompSpec::from_attrs(*attrs);
+  if (!spec) return std::move(spec).error();
+  if (list == "none" || list == "default") {
+    *spec = vs::shim::SeccompSpec{};
+    spec->enabled = list == "default";
+  } else {
+    auto changes = vs::shim::parse_seccomp_changes(list);
+    if (!changes) return std::move(changes).error();
+    auto move = [](const std::vector<std::string>& names, std::vector<std::string>* to,
+                   std::vector<std::string>* from) {
+      for (const auto& n : names) {
+        std::erase(*from, n);
+        if (std::find(to->begin(), to->end(), n) == to->end()) to->push_back(n);
+      }
+    };
+    move(changes->allow, &spec->allow, &spec->deny);
+    move(changes->deny, &spec->deny, &spec->allow);
+  }
+  spec->to_attrs(*attrs);
+  return vs::ok();
+}
+
 // Applies the requested changes to the state (not yet written).
 Result<void> change(const Args& a, ContextState* st) {
   auto& attrs = st->attrs;
   if (a.secure) {
-    // The secure defaults: the guest bounding set, no context capabilities (and, once
-    // seccomp and rlimits are recorded, their defaults: the keys are simply absent).
+    // The secure defaults: the guest bounding set, no context capabilities, the default
+    // seccomp profile (the keys are simply absent).
     attrs.erase("bcaps");
     attrs.erase("ccaps");
+    vs::shim::SeccompSpec{}.to_attrs(attrs);
+    attrs.erase("seccomp");
   }
   if (!a.bcaps.empty()) {
     std::map<std::string, std::string> base = attrs;
@@ -105,6 +133,9 @@ Result<void> change(const Args& a, ContextState* st) {
       attrs["flags"] = rest;
     }
   }
+  for (const auto& list : a.seccomp) {
+    if (auto r = change_seccomp(list, &attrs); !r) return r;
+  }
   return vs::shim::check_attributes(attrs);
 }
 
@@ -131,10 +162,18 @@ int get(const ContextTable& table, Xid xid) {
   recorded.erase("ccaps");
   auto bcaps = vs::shim::bcaps_from_attrs(recorded);
   if (!bcaps) return vs::tool::report(kTool, bcaps.error());
+  auto seccomp = vs::shim::SeccompSpec::from_attrs(st->attrs);
+  if (!seccomp) return vs::tool::report(kTool, seccomp.error());
   auto it = st->attrs.find("ccaps");
-  std::printf("xid %s\nstage %s\nbcaps %s\nccaps %s\nflags %s\n", xid.str().c_str(),
-              vs::shim::stage_name(st->stage).c_str(), vs::shim::format_caps(*bcaps).c_str(),
-              it == st->attrs.end() ? "" : it->second.c_str(), effective_flags(*st).c_str());
+  std::string sc = !seccomp->enabled ? "none" : "default";
+  if (seccomp->enabled && !(seccomp->allow.empty() && seccomp->deny.empty())) {
+    sc += " " + vs::shim::format_seccomp_changes(*seccomp);
+  }
+  std::printf("xid %s\nstage %s\nbcaps %s\nccaps %s\nflags %s\nseccomp %s\n",
+              xid.str().c_str(), vs::shim::stage_name(st->stage).c_str(),
+              vs::shim::format_caps(*bcaps).c_str(),
+              it == st->attrs.end() ? "" : it->second.c_str(), effective_flags(*st).c_str(),
+              sc.c_str());
   return vs::kExitOk;
 }
 
@@ -163,15 +202,21 @@ int main(int argc, char** argv) {
   app.add_option("--flag", a.flags, "flag changes (private, persistent, ...; ~NAME clears)")
       ->allow_extra_args(false)
       ->type_name("LIST");
+  app.add_option("--seccomp", a.seccomp,
+                 "seccomp: none, default, or syscall changes (NAME allows, -NAME denies)")
+      ->allow_extra_args(false)
+      ->type_name("LIST");
   app.add_flag("--secure", a.secure,
-               "reset to the secure defaults first (the guest bounding set, no ccaps)");
+               "reset to the secure defaults first (the guest bounding set, no ccaps, the "
+               "default seccomp profile)");
   app.add_option("command", a.command, "CMD ARGS... to exec afterwards (after --)");
   vs::tool::add_common_options(app, a.common);
   app.positionals_at_end(false);
   int code = 0;
   if (!vs::tool::parse_args(app, argc, argv, &code)) return code;
   auto fail = [](const Error& e) { return vs::tool::report(kTool, e); };
-  if (a.get && (a.secure || !a.bcaps.empty() || !a.ccaps.empty() || !a.flags.empty())) {
+  if (a.get && (a.secure || !a.bcaps.empty() || !a.ccaps.empty() || !a.flags.empty() ||
+                !a.seccomp.empty())) {
     return fail(vs::usage_error("--get", "cannot be combined with changes"));
   }
 
