@@ -38,7 +38,7 @@ constexpr std::string_view kReadOnlyPaths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
-// The first entry is /dev/null: the masks bind it too.
+// The host device nodes bound into the guest's fresh /dev, each checked by st_rdev.
 constexpr DeviceNode kDeviceNodes[] = {
     {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
@@ -220,14 +220,31 @@ Result<void> verify_masked(int root_fd, const MaskedPath& mask, bool dir,
   if (!st) return std::move(st).error();
   auto magic = fs_magic(fd->get(), subject);
   if (!magic) return std::move(magic).error();
-  bool masked = dir ? (S_ISDIR(st->st_mode) && *magic == TMPFS_MAGIC) : is_device(*st, 1, 3);
+  bool masked = *magic == TMPFS_MAGIC &&
+                (dir ? S_ISDIR(st->st_mode) : (S_ISREG(st->st_mode) && st->st_size == 0));
   if (!masked) return make_error(ErrorKind::kFailed, "verify", subject, "is not masked");
   return ok();
 }
 
-// A directory is covered by an empty read-only tmpfs, anything else by the host's /dev/null
-// (read-only, so a guest cannot write through the mask either). The real type decides.
-Result<void> mask_one(int root_fd, const MaskedPath& mask, int devnull_fd,
+// A read-only tmpfs holding one empty file, "empty", for the file masks: reads of a mask
+// return nothing and writes fail with EROFS (a bound /dev/null would swallow writes: a
+// read-only mount does not stop writes to a device). Returns the detached mount's fd: it
+// must stay open while masks are cloned from it (closing it dissolves the mount).
+Result<UniqueFd> make_empty_file(const std::string& vdir) {
+  auto mnt = new_fs_mount("tmpfs", {{"mode", "0555"}, {"size", "4k"}}, kKernelFsAttrs, vdir);
+  if (!mnt) return std::move(mnt).error();
+  UniqueFd file(::openat(mnt->get(), "empty", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444));
+  if (!file) return sys_error("create", "mask file");
+  file.reset();  // a file open for writing keeps the mount from going read-only (EBUSY)
+  if (auto r = set_mount_attrs(mnt->get(), MOUNT_ATTR_RDONLY, 0, false, "mask file"); !r) {
+    return std::move(r).error();
+  }
+  return mnt;
+}
+
+// A directory is covered by an empty read-only tmpfs, anything else by a clone of the empty
+// read-only file of make_empty_file() (`empty_fd` is its mount). The real type decides.
+Result<void> mask_one(int root_fd, const MaskedPath& mask, int empty_fd,
                       const std::string& vdir) {
   std::string subject = host_path(vdir, mask.path);
   auto target = open_in_guest(root_fd, mask.path, subject);
@@ -239,25 +256,28 @@ Result<void> mask_one(int root_fd, const MaskedPath& mask, int devnull_fd,
     return make_error(ErrorKind::kFailed, "mask", subject, "is a symlink (refused)");
   }
   bool dir = S_ISDIR(st->st_mode);
-  auto mnt = dir ? new_fs_mount("tmpfs", {{"mode", "0555"}}, kLockedAttrs, subject)
-                 : clone_mount(devnull_fd, false, subject);
+  Result<UniqueFd> mnt = UniqueFd();
+  if (dir) {
+    mnt = new_fs_mount("tmpfs", {{"mode", "0555"}}, kLockedAttrs, subject);
+  } else if (UniqueFd c(::open_tree(empty_fd, "empty", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)); c) {
+    mnt = std::move(c);
+  } else {
+    mnt = sys_error("open_tree", subject);
+  }
   if (!mnt) return std::move(mnt).error();
   if (!dir) {
-    // Not nodev: reads of the mask must reach /dev/null and return nothing.
-    auto r = set_mount_attrs(mnt->get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
-                             0, false, subject);
-    if (!r) return r;
+    if (auto r = set_mount_attrs(mnt->get(), kLockedAttrs, 0, false, subject); !r) return r;
   }
   if (auto r = attach_mount(mnt->get(), target->get(), subject); !r) return r;
   return verify_masked(root_fd, mask, dir, subject);
 }
 
 // Masks every entry of the table under `prefix` ("/proc/" or "/sys/").
-Result<void> mask_paths(int root_fd, std::string_view prefix, int devnull_fd,
+Result<void> mask_paths(int root_fd, std::string_view prefix, int empty_fd,
                         const std::string& vdir) {
   for (const MaskedPath& mask : kMaskedPaths) {
     if (mask.path.substr(0, prefix.size()) != prefix) continue;
-    if (auto r = mask_one(root_fd, mask, devnull_fd, vdir); !r) return r;
+    if (auto r = mask_one(root_fd, mask, empty_fd, vdir); !r) return r;
   }
   return ok();
 }
@@ -517,16 +537,16 @@ Result<void> enter_guest_root(const GuestRootSpec& spec) {
   if (spec.guest_mounts) {
     if (auto r = spec.guest_mounts(root_fd); !r) return std::move(r).error().wrap("guest mounts");
   }
-  // Masks bind this one fd, checked as 1:3 once; never a /dev/null of the guest's.
-  auto devnull = open_host_device(kDeviceNodes[0]);
-  if (!devnull) return std::move(devnull).error().wrap("open host /dev/null");
+  // File masks bind this one empty file of ours; never a file of the guest's.
+  auto empty = make_empty_file(v);
+  if (!empty) return std::move(empty).error().wrap("make the mask file");
   if (auto r = mount_proc(root_fd, v); !r) return std::move(r).error().wrap("mount /proc");
-  if (auto r = mask_paths(root_fd, "/proc/", devnull->get(), v); !r)
+  if (auto r = mask_paths(root_fd, "/proc/", empty->get(), v); !r)
     return std::move(r).error().wrap("mask /proc");
   if (auto r = bind_read_only_paths(root_fd, v); !r)
     return std::move(r).error().wrap("read-only /proc");
   if (auto r = mount_sys(root_fd, v); !r) return std::move(r).error().wrap("mount /sys");
-  if (auto r = mask_paths(root_fd, "/sys/", devnull->get(), v); !r)
+  if (auto r = mask_paths(root_fd, "/sys/", empty->get(), v); !r)
     return std::move(r).error().wrap("mask /sys");
   if (spec.cgroup_read_only) {
     if (auto r = mount_cgroup_read_only(root_fd, v); !r)

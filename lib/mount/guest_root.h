@@ -16,8 +16,8 @@
 
 namespace vs {
 
-/// How a masked path is hidden: a file is covered by the host's /dev/null (a read-only
-/// bind), a directory by an empty read-only tmpfs.
+/// How a masked path is hidden: a file is covered by an empty file on a read-only tmpfs
+/// (reads return nothing, writes EROFS), a directory by an empty read-only tmpfs.
 enum class MaskKind { kFile, kDir };
 
 struct MaskedPath {
