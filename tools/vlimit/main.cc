@@ -1,0 +1,318 @@
+// vlimit: set the rlimits and cgroup limits of a context, or the rlimits of a command run
+// on the host (util-vserver's vlimit, on the shim).
+#include <errno.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kernel-shim/cgroup.h"
+#include "kernel-shim/context_table.h"
+#include "kernel-shim/limits.h"
+#include "lib/base/parse.h"
+#include "tools/common/cli.h"
+#include "tools/common/show.h"
+
+namespace {
+
+using vs::Error;
+using vs::Result;
+using vs::shim::CgroupLimits;
+using vs::shim::ContextTable;
+using vs::shim::RlimitScope;
+using vs::shim::RlimitSet;
+using vs::shim::Xid;
+
+constexpr const char* kTool = "vlimit";
+
+struct Args {
+  vs::tool::CommonOptions common;
+  std::string xid;
+  bool soft = false;
+  bool hard = false;
+  std::vector<std::string> rlimit_values;  // one per rlimit_table() entry
+  std::vector<CLI::Option*> rlimit_opts;
+  std::string memory, memsw, pids, cpuset_cpus, cpuset_mems;
+  CLI::Option* memory_opt = nullptr;
+  CLI::Option* memsw_opt = nullptr;
+  CLI::Option* pids_opt = nullptr;
+  CLI::Option* cpus_opt = nullptr;
+  CLI::Option* mems_opt = nullptr;
+  CLI::Option* xid_opt = nullptr;
+  bool show = false;
+  bool all = false;
+  bool json = false;
+  std::vector<std::string> command;
+};
+
+Args arg_;
+
+struct Change {
+  int resource;
+  rlim_t value;
+};
+
+// Every value on the command line, parsed before anything is looked up or changed.
+struct Request {
+  std::vector<Change> rlimits;
+  CgroupLimits cgroup;
+  bool has_cgroup = false;
+};
+
+Result<Request> parse_request() {
+  Request req;
+  const auto& table = vs::shim::rlimit_table();
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (arg_.rlimit_opts[i]->count() == 0) continue;
+    auto v = vs::shim::parse_rlimit_value(table[i].resource, arg_.rlimit_values[i]);
+    if (!v) {
+      Error e = std::move(v).error();
+      e.subject = "--" + std::string(table[i].name);
+      return e;
+    }
+    req.rlimits.push_back({table[i].resource, *v});
+  }
+  auto size = [&](CLI::Option* opt, const std::string& text, const char* name,
+                  std::optional<uint64_t>& out) -> Result<void> {
+    if (opt->count() == 0) return vs::ok();
+    auto v = vs::shim::parse_size_or_max(text, name);
+    if (!v) return std::move(v).error();
+    out = *v;
+    req.has_cgroup = true;
+    return vs::ok();
+  };
+  if (auto r = size(arg_.memory_opt, arg_.memory, "--memory", req.cgroup.memory); !r) {
+    return std::move(r).error();
+  }
+  if (auto r = size(arg_.memsw_opt, arg_.memsw, "--memsw", req.cgroup.memsw); !r) {
+    return std::move(r).error();
+  }
+  if (arg_.pids_opt->count() > 0) {
+    if (arg_.pids == "max" || arg_.pids == "inf" || arg_.pids == "unlimited") {
+      req.cgroup.pids = vs::shim::kNoLimit;
+    } else {
+      auto v = vs::parse_uint(arg_.pids, 0, 4194304, "--pids");
+      if (!v) return std::move(v).error();
+      req.cgroup.pids = *v;
+    }
+    req.has_cgroup = true;
+  }
+  if (arg_.cpus_opt->count() > 0) {
+    req.cgroup.cpuset_cpus = arg_.cpuset_cpus;
+    req.has_cgroup = true;
+  }
+  if (arg_.mems_opt->count() > 0) {
+    req.cgroup.cpuset_mems = arg_.cpuset_mems;
+    req.has_cgroup = true;
+  }
+  if (auto r = vs::shim::validate_cgroup_limits(req.cgroup); !r) return std::move(r).error();
+  return req;
+}
+
+RlimitScope scope() {
+  if (arg_.soft && !arg_.hard) return RlimitScope::kSoft;
+  if (arg_.hard && !arg_.soft) return RlimitScope::kHard;
+  return RlimitScope::kBoth;
+}
+
+// Applies the changes to `set`, starting from `base` for a resource `set` lacks.
+Result<void> merge_into(RlimitSet& set, const std::vector<Change>& changes, const RlimitSet& base) {
+  for (const auto& c : changes) {
+    auto it = set.find(c.resource);
+    vs::shim::Rlimit from;
+    if (it != set.end()) {
+      from = it->second;
+    } else if (auto b = base.find(c.resource); b != base.end()) {
+      from = b->second;
+    }
+    auto merged = vs::shim::merge_rlimit(c.resource, from, c.value, scope());
+    if (!merged) {
+      Error e = std::move(merged).error();
+      e.subject = "--" + vs::shim::rlimit_name(c.resource);
+      return e;
+    }
+    set[c.resource] = *merged;
+  }
+  return vs::ok();
+}
+
+// An unknown long option is most often a misspelt limit: name it and list the limits, which
+// CLI11's own message does not.
+Result<void> check_option_names(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() <= 2 || arg.substr(0, 2) != "--") continue;
+    const std::string name(arg.substr(0, arg.find('=')));
+    if (app.get_option_no_throw(name) != nullptr || name == "--help" || name == "--version") {
+      continue;
+    }
+    std::string rlimits;
+    for (const auto& r : vs::shim::rlimit_table()) {
+      rlimits += (rlimits.empty() ? "--" : ", --") + std::string(r.name);
+    }
+    return vs::usage_error(name, "unknown option (rlimits: " + rlimits +
+                                     "; cgroup limits: --memory, --memsw, --pids, "
+                                     "--cpuset-cpus, --cpuset-mems; see --help)");
+  }
+  return vs::ok();
+}
+
+int exec_command() {
+  std::vector<char*> argv;
+  for (auto& a : arg_.command) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execvp(argv[0], argv.data());
+  std::fprintf(stderr, "%s: exec `%s`: %s\n", kTool, arg_.command[0].c_str(), std::strerror(errno));
+  return vs::kExitExecFailed;
+}
+
+// The host: the limits are this process's, inherited by CMD.
+int run_on_host(const Request& req) {
+  if (req.has_cgroup) {
+    return vs::tool::report(kTool, vs::usage_error("cgroup limits",
+                                                   "--memory, --memsw, --pids and --cpuset-* "
+                                                   "need a context (--xid): the host has none"));
+  }
+  auto current = vs::shim::current_rlimits();
+  if (!current) return vs::tool::report(kTool, current.error());
+  RlimitSet changed;
+  if (auto r = merge_into(changed, req.rlimits, *current); !r) {
+    return vs::tool::report(kTool, r.error());
+  }
+  if (auto r = vs::shim::apply_rlimits(changed); !r) return vs::tool::report(kTool, r.error());
+  if (arg_.show || arg_.all) {
+    auto now = vs::shim::current_rlimits();
+    if (!now) return vs::tool::report(kTool, now.error());
+    vs::tool::print_fields(vs::shim::describe_limits(*now, {}, {}), arg_.json);
+    std::fflush(stdout);
+  }
+  return arg_.command.empty() ? vs::kExitOk : exec_command();
+}
+
+int run_in_context(const ContextTable& table, Xid caller, Xid xid, const Request& req) {
+  const bool change = !req.rlimits.empty() || req.has_cgroup;
+  // From inside a context, another context's existence is none of its business either.
+  vs::shim::ContextState target;
+  target.xid = xid;
+  if (auto r = vs::shim::check_limits_access(caller, target, false); !r) {
+    return vs::tool::report(kTool, r.error());
+  }
+  auto found = table.lookup(xid);
+  if (!found) return vs::tool::report(kTool, found.error());
+  auto lock = table.lock(xid);
+  if (!lock) return vs::tool::report(kTool, lock.error());
+  auto state = table.read_state(xid);
+  if (!state) return vs::tool::report(kTool, state.error());
+  if (auto r = vs::shim::check_limits_access(caller, *state, change); !r) {
+    return vs::tool::report(kTool, r.error());
+  }
+  auto rlimits = vs::shim::rlimits_from_attrs(state->attrs);
+  if (!rlimits) return vs::tool::report(kTool, rlimits.error());
+  if (auto r = merge_into(*rlimits, req.rlimits, {}); !r) return vs::tool::report(kTool, r.error());
+
+  std::optional<vs::shim::LimitDirs> dirs;
+  if (req.has_cgroup || arg_.show || arg_.all) {
+    auto cg = vs::shim::ContextCgroup::open(table.layout(), table.config().cgroup, xid);
+    if (!cg) return vs::tool::report(kTool, cg.error());
+    dirs = vs::shim::LimitDirs::resolve(table.layout(), *cg);
+  }
+  // The cgroup first: the kernel may refuse a limit (EBUSY), and then nothing is recorded.
+  if (req.has_cgroup) {
+    if (auto r = vs::shim::set_cgroup_limits(*dirs, req.cgroup); !r) {
+      return vs::tool::report(kTool, std::move(r).error().wrap("context " + xid.str()));
+    }
+  }
+  if (!req.rlimits.empty()) {
+    vs::shim::rlimits_to_attrs(*rlimits, state->attrs);
+    if (auto r = table.write_state(*state); !r) return vs::tool::report(kTool, r.error());
+  }
+  if (arg_.show || arg_.all) {
+    auto limits = vs::shim::read_cgroup_limits(*dirs);
+    if (!limits) return vs::tool::report(kTool, limits.error());
+    auto usage = vs::shim::read_cgroup_usage(*dirs);
+    if (!usage) return vs::tool::report(kTool, usage.error());
+    auto fields = vs::shim::describe_limits(*rlimits, *limits, *usage);
+    if (arg_.all) {
+      // Rlimits the context does not set: its processes keep what they had ("-").
+      std::vector<vs::shim::LimitField> unset;
+      for (const auto& r : vs::shim::rlimit_table()) {
+        if (!rlimits->count(r.resource)) {
+          unset.push_back({vs::shim::rlimit_attr_key(r.resource), "-", false});
+        }
+      }
+      fields.insert(fields.begin() + static_cast<long>(rlimits->size()), unset.begin(),
+                    unset.end());
+    }
+    vs::tool::print_fields(fields, arg_.json);
+    std::fflush(stdout);
+  }
+  *lock = vs::FileLock();  // released before CMD runs
+  return arg_.command.empty() ? vs::kExitOk : exec_command();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Set the resource limits of a context (rlimits and cgroup limits), or the "
+      "rlimits of a command.",
+      kTool};
+  app.set_version_flag("--version", "vserver 0.1.0");
+  arg_.xid_opt = app.add_option("-c,--xid", arg_.xid,
+                                "the context (default: the caller's; on the host the limits "
+                                "apply to CMD)")
+                     ->type_name("XID");
+  app.add_flag("-S", arg_.soft, "set the soft limits only");
+  app.add_flag("-H", arg_.hard, "set the hard limits only");
+  const auto& table = vs::shim::rlimit_table();
+  arg_.rlimit_values.resize(table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    const auto& r = table[i];
+    std::string help = "RLIMIT_";
+    for (char c : r.name) help += static_cast<char>(c - 'a' + 'A');
+    help += r.is_size ? " in bytes (K/M/G/T suffixes), or inf" : ", or inf";
+    arg_.rlimit_opts.push_back(
+        app.add_option("--" + std::string(r.name), arg_.rlimit_values[i], help)
+            ->type_name(r.is_size ? "SIZE" : "N"));
+  }
+  arg_.memory_opt =
+      app.add_option("--memory", arg_.memory, "memory limit (cgroup), or max")->type_name("SIZE");
+  arg_.memsw_opt = app.add_option("--memsw", arg_.memsw, "memory+swap limit (cgroup), or max")
+                       ->type_name("SIZE");
+  arg_.pids_opt =
+      app.add_option("--pids", arg_.pids, "most processes and threads, or max")->type_name("N");
+  arg_.cpus_opt = app.add_option("--cpuset-cpus", arg_.cpuset_cpus, "cpus the context may use")
+                      ->type_name("LIST");
+  arg_.mems_opt =
+      app.add_option("--cpuset-mems", arg_.cpuset_mems, "memory nodes the context may use")
+          ->type_name("LIST");
+  app.add_flag("--show", arg_.show, "print the limits and usage counters");
+  app.add_flag("-a,--all", arg_.all, "print every rlimit, also those not set");
+  app.add_flag("--json", arg_.json, "with --show or --all: one JSON object");
+  app.add_option("command", arg_.command, "CMD ARGS... (after --)");
+  vs::tool::add_common_options(app, arg_.common);
+  if (auto r = check_option_names(app, argc, argv); !r) return vs::tool::report(kTool, r.error());
+  int rc = 0;
+  if (!vs::tool::parse_args(app, argc, argv, &rc)) return rc;
+
+  auto req = parse_request();
+  if (!req) return vs::tool::report(kTool, req.error());
+  std::optional<Xid> xid;
+  if (arg_.xid_opt->count() > 0) {
+    auto x = vs::tool::parse_xid_arg(arg_.xid);
+    if (!x) return vs::tool::report(kTool, x.error());
+    xid = *x;
+  }
+  ContextTable ctable(vs::tool::shim_config(arg_.common));
+  if (auto r = ctable.prepare(); !r) return vs::tool::report(kTool, r.error());
+  auto caller = ctable.current_xid();
+  if (!caller) return vs::tool::report(kTool, caller.error());
+  if (!xid && !caller->is_context()) return run_on_host(*req);
+  return run_in_context(ctable, *caller, xid ? *xid : *caller, *req);
+}
