@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 
 #include "kernel-shim/caps.h"
+#include "kernel-shim/limits.h"
 #include "kernel-shim/seccomp.h"
 
 namespace vs::shim {
@@ -10,6 +11,7 @@ namespace vs::shim {
 Result<void> check_attributes(const Attributes& attrs) {
   if (auto b = bcaps_from_attrs(attrs); !b) return std::move(b).error();
   if (auto s = SeccompSpec::from_attrs(attrs); !s) return std::move(s).error();
+  if (auto l = rlimits_from_attrs(attrs); !l) return std::move(l).error();
   return ok();
 }
 
@@ -18,9 +20,13 @@ Result<void> confine_to_context(const Attributes& attrs) {
   if (!bcaps) return std::move(bcaps).error();
   auto seccomp = SeccompSpec::from_attrs(attrs);
   if (!seccomp) return std::move(seccomp).error();
+  auto rlimits = rlimits_from_attrs(attrs);
+  if (!rlimits) return std::move(rlimits).error();
   // No core dumps or ptrace by same-uid guest processes while this one still holds the
   // host's capabilities; exec makes it dumpable again with only the context's.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return sys_error("prctl(PR_SET_DUMPABLE)", "self");
+  // Before the drop: raising a hard limit needs CAP_SYS_RESOURCE.
+  if (auto r = apply_rlimits(*rlimits); !r) return std::move(r).error().wrap("confine");
   // Loaded while CAP_SYS_ADMIN is still held; its allowlist keeps prctl and capset for
   // the drop that follows.
   if (seccomp->enabled) {

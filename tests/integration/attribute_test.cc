@@ -159,6 +159,21 @@ TEST(Confinement, SealedContextsRunUnderTheSeccompProfileWithPerContextChanges) 
   EXPECT_NE(bad.err.find("`fooo`"), std::string::npos) << bad.err;
 }
 
+TEST(Confinement, EntrantsGetTheContextsRlimits) {
+  Release rel{"41110"};
+  ASSERT_EQ(tool("vcontext", {"--create", "--silent", "--xid", "41110", "--persistent",
+                              "--namespaces", kNoPid, "--endsetup", "--", "true"})
+                .status,
+            0);
+  auto set = tool("vlimit", {"--xid", "41110", "--nofile", "100"});
+  ASSERT_EQ(set.status, 0) << set.err;
+  auto r = tool("vcontext", {"--migrate", "--xid", "41110", "--", "sh", "-c", "ulimit -n; ulimit -Hn"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "100\n100\n");
+  // Control: the host's own limit is not 100.
+  EXPECT_NE(run_cmd({"/bin/sh", "-c", "ulimit -n"}).out, "100\n");
+}
+
 TEST(Confinement, PrivateContextRefusesEntrants) {
   Release rel{"41106"};
   ASSERT_EQ(tool("vcontext", {"--create", "--silent", "--xid", "41106", "--persistent",
