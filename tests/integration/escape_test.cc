@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -180,6 +181,117 @@ TEST_F(Escape, AnUnsealedContextIsNotAJailControl) {
   auto p = parse(run_cmd(argv, 120));
   EXPECT_NE(p.status, 0);
   EXPECT_FALSE(p.bad.empty()) << p.out;
+}
+
+// A sealed guest-rooted context whose first process sleeps, for the resource probes: they
+// enter it with vcontext --migrate after its limits were set from the host.
+class LimitedGuest {
+ public:
+  LimitedGuest(std::string xid, const std::string& root) : xid_(std::move(xid)) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::string vc = tool_path("vcontext");
+      ::execl(vc.c_str(), vc.c_str(), "--create", "--silent", "--xid", xid_.c_str(), "--root",
+              root.c_str(), "--endsetup", "--", "/bin/sleep", "600", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~LimitedGuest() {
+    run_cmd({tool_path("vkill"), "--xid", xid_, "-s", "KILL"});
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  }
+  LimitedGuest(const LimitedGuest&) = delete;
+  LimitedGuest& operator=(const LimitedGuest&) = delete;
+
+  /// Waits (at most 20 s) until the context is listed and running.
+  bool up() {
+    for (int i = 0; i < 400; ++i) {
+      auto st = run_cmd({tool_path("vattribute"), "--xid", xid_, "--get"});
+      if (st.status == 0 && st.out.find("\nstage running\n") != std::string::npos) return true;
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      ::usleep(50000);
+    }
+    return false;
+  }
+  CmdResult tool(const std::string& name, std::vector<std::string> args) const {
+    args.insert(args.begin(), {tool_path(name), "--xid", xid_});
+    return run_cmd(args);
+  }
+  ProbeRun probe(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {tool_path("vcontext"), "--migrate", "--xid", xid_, "--",
+                                     "/vsprobe"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return parse(run_cmd(argv, 120));
+  }
+  /// A counter from `TOOL --show` ("name value" lines); -1 if absent.
+  long long counter(const std::string& tool_name, const std::string& key) const {
+    auto r = tool(tool_name, {"--show"});
+    std::istringstream in(r.out);
+    for (std::string name, value; in >> name >> value;) {
+      if (name == key) return std::stoll(value);
+    }
+    return -1;
+  }
+
+ private:
+  std::string xid_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(Escape, ForkBombStopsAtThePidsLimit) {  // E29
+  LimitedGuest g("41210", guest_);
+  ASSERT_TRUE(g.up());
+  ASSERT_EQ(g.tool("vlimit", {"--pids", "64"}).status, 0);
+  auto p = g.probe({"forkbomb", "64"});
+  expect_all_blocked(p, 1);
+  EXPECT_GT(g.counter("vlimit", "pids.max_hits"), 0) << p.out;
+  // The host can still fork.
+  EXPECT_EQ(run_cmd({"/bin/true"}).status, 0);
+}
+
+TEST_F(Escape, MemoryHogIsKilledInsideTheGuestOnly) {  // E30
+  LimitedGuest g("41211", guest_);
+  ASSERT_TRUE(g.up());
+  ASSERT_EQ(g.tool("vlimit", {"--memory", "64M"}).status, 0);
+  auto p = g.probe({"memhog", "256"});
+  expect_all_blocked(p, 1);
+  long long failcnt = g.counter("vlimit", "memory.failcnt");
+  long long oom = g.counter("vlimit", "memory.oom_kill");
+  EXPECT_TRUE(failcnt > 0 || oom > 0) << "failcnt " << failcnt << " oom_kill " << oom;
+  // The context's first process (the sleeper) survived the hog's OOM kill.
+  auto st = g.tool("vattribute", {"--get"});
+  EXPECT_EQ(st.status, 0) << st.err;
+}
+
+TEST_F(Escape, CpuBurnIsThrottledByTheQuota) {  // E34
+  LimitedGuest g("41212", guest_);
+  ASSERT_TRUE(g.up());
+  ASSERT_EQ(g.tool("vsched", {"--quota", "20%"}).status, 0);
+  auto p = g.probe({"cpuburn", "600"});
+  expect_all_blocked(p, 1);
+  EXPECT_GT(g.counter("vsched", "cpu.nr_throttled"), 0) << p.out;
+}
+
+TEST_F(Escape, InodeFillStopsAtThePerGuestFilesystemsLimit) {  // E32
+  // The guest tree on its own filesystem with an inode limit (the administrator's choice
+  // of vdir storage: a tmpfs here, a loop image or project quota elsewhere).
+  std::string fsroot = base_ + "/small";
+  fs::create_directories(fsroot);
+  ASSERT_EQ(::mount("vstest", fsroot.c_str(), "tmpfs", 0, "nr_inodes=400,size=64m"), 0);
+  std::string small = fsroot + "/guest";
+  fs::copy(guest_, small, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  std::vector<std::string> argv = {tool_path("vcontext"), "--create", "--silent", "--xid", "41213",
+                                   "--root", small, "--endsetup", "--", "/vsprobe", "inodes",
+                                   "1000", "/tmp"};
+  auto p = parse(run_cmd(argv, 120));
+  ::umount2(fsroot.c_str(), MNT_DETACH);
+  expect_all_blocked(p, 1);
+  // The host can still create files next to it.
+  spit(base_ + "/after", "x");
+  EXPECT_EQ(slurp(base_ + "/after"), "x");
 }
 
 }  // namespace
