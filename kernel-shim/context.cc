@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <grp.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -158,6 +159,23 @@ int unshare_mnt_above(uint64_t creator_id) {
   return rc;
 }
 
+// Sets the loopback interface of the calling process's network namespace up. -1 and errno.
+int loopback_up() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int rc = ::ioctl(fd, SIOCGIFFLAGS, &ifr);
+  if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    rc = ::ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  int err = errno;
+  ::close(fd);
+  errno = err;
+  return rc;
+}
+
 // Makes a time namespace in which CLOCK_MONOTONIC and CLOCK_BOOTTIME (uptime) start at
 // about zero now, and moves the calling (single-threaded) process into it. -1 and errno.
 int enter_fresh_time_ns() {
@@ -211,6 +229,8 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
   if ((spec.namespaces & CLONE_NEWTIME) && enter_fresh_time_ns() < 0) {
     return fail("time namespace");
   }
+  // A new network namespace starts with its loopback down: services expect it up.
+  if ((spec.namespaces & CLONE_NEWNET) && loopback_up() < 0) return fail("bring up lo");
   // 2. The cgroup namespace now, so its root is the context's cgroup in every hierarchy.
   if ((spec.namespaces & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0) {
     return fail("unshare(CLONE_NEWCGROUP)");

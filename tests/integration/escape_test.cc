@@ -134,6 +134,49 @@ TEST_F(Escape, EveryArgumentFreeProbeIsBlocked) {
   EXPECT_STREQ(after, host);
 }
 
+TEST_F(Escape, AGuestAdministratorCanStillWork) {
+  // Sealed guest root: chown and set-uid bits, a package install with a maintainer script
+  // (busybox dpkg), and a service on port 80 of its own network namespace.
+  auto applets = run_cmd({"/bin/busybox", "--list"});
+  std::istringstream in(applets.out);
+  for (std::string a; in >> a;) {
+    std::error_code ec;
+    fs::create_symlink("busybox", guest_ + "/bin/" + a, ec);
+  }
+  for (const char* d : {"var/lib/dpkg/info", "var/www", "usr/share"}) {
+    fs::create_directories(guest_ + "/" + d);
+  }
+  spit(guest_ + "/var/lib/dpkg/status", "");
+  std::string pkg = base_ + "/pkg";
+  fs::create_directories(pkg + "/DEBIAN");
+  fs::create_directories(pkg + "/usr/share/vstest");
+  spit(pkg + "/DEBIAN/control",
+       "Package: vstest\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\n"
+       "Description: test package\n");
+  spit(pkg + "/DEBIAN/postinst", "#!/bin/sh\nchown 1000:1000 /usr/share/vstest/hello\n");
+  fs::permissions(pkg + "/DEBIAN/postinst", fs::perms(0755));
+  spit(pkg + "/usr/share/vstest/hello", "hello from a package\n");
+  auto built = run_cmd({"dpkg-deb", "-Zgzip", "--root-owner-group", "--build", pkg,
+                        guest_ + "/vstest.deb"});
+  ASSERT_EQ(built.status, 0) << built.err;
+
+  const std::string script =
+      "dpkg -i /vstest.deb >/dev/null && cat /usr/share/vstest/hello && "
+      "stat -c owner=%u:%g /usr/share/vstest/hello && "
+      "touch /tmp/f && chown 1000:1000 /tmp/f && chmod 4755 /tmp/f && stat -c mode=%a /tmp/f && "
+      "ip link show lo | grep -q ',UP' && echo lo=up && "
+      "httpd -p 80 -h /var/www && echo port80=bound";
+  auto r = run_cmd({tool_path("vcontext"), "--create", "--silent", "--xid", "41206", "--root",
+                    guest_, "--namespaces", "mnt,pid,uts,ipc,net", "--endsetup", "--", "/bin/sh",
+                    "-c", script},
+                   120);
+  run_cmd({tool_path("vkill"), "--xid", "41206", "-s", "KILL"});  // the httpd it left
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "hello from a package\nowner=1000:1000\nmode=4755\nlo=up\nport80=bound\n")
+      << r.err;
+}
+
 TEST_F(Escape, ChrootClimbCannotReachTheHost) {  // E01
   auto p = probe("41202", {"chroot-escape", marker_});
   expect_all_blocked(p, 1);
