@@ -52,6 +52,9 @@ Result<void> read_keyed_into(const std::string& dir, std::string_view file, std:
 /// kNoLimit -> "max", else the number.
 std::string format_max(uint64_t value);
 
+/// Writes cpuset.cpus and cpuset.mems where `limits` has them (the same files in v1 and v2).
+Result<void> set_cpuset(const std::string& dir, const CgroupLimits& limits);
+
 /// One hierarchy's way of writing and reading the files of a controller's directory.
 class Backend {
  public:

@@ -291,6 +291,14 @@ Result<void> read_keyed_into(const std::string& dir, std::string_view file, std:
   return ok();
 }
 
+Result<void> set_cpuset(const std::string& dir, const CgroupLimits& limits) {
+  if (limits.cpuset_cpus) {
+    if (auto r = write_knob(dir, "cpuset.cpus", *limits.cpuset_cpus); !r) return r;
+  }
+  if (limits.cpuset_mems) return write_knob(dir, "cpuset.mems", *limits.cpuset_mems);
+  return ok();
+}
+
 std::string format_max(uint64_t value) {
   return value == kNoLimit ? std::string("max") : std::to_string(value);
 }

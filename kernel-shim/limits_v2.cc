@@ -92,11 +92,7 @@ class V2Backend final : public Backend {
       case Controller::kCpu:
         return set_cpu(dir, l);
       case Controller::kCpuset:
-        if (l.cpuset_cpus) {
-          if (auto r = write_knob(dir, "cpuset.cpus", *l.cpuset_cpus); !r) return r;
-        }
-        if (l.cpuset_mems) return write_knob(dir, "cpuset.mems", *l.cpuset_mems);
-        return ok();
+        return set_cpuset(dir, l);
       case Controller::kCpuacct:
         return ok();
     }
