@@ -480,8 +480,10 @@ std::vector<std::string> CgroupLayout::v2_controllers() const {
 }
 
 const std::vector<std::string>& default_v1_controllers() {
-  static const std::vector<std::string> kDefault{"cpu",  "cpuacct", "cpuset",  "memory",
-                                                 "pids", "freezer", "devices", "blkio"};
+  // Only hierarchies with a job: each costs a mkdir, an attach and an rmdir per context
+  // (about 0.2 ms each here). devices and blkio come back with device rules and io limits.
+  static const std::vector<std::string> kDefault{"cpu",  "cpuacct", "cpuset",
+                                                 "memory", "pids", "freezer"};
   return kDefault;
 }
 

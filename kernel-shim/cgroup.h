@@ -3,7 +3,8 @@
 // A context owns a directory named after its xid under a parent ("vservers" by default) in
 // every hierarchy it uses: always the v2 hierarchy (cgroup.kill, cgroup.events, cgroup.freeze,
 // BPF attach point, CLONE_INTO_CGROUP), plus every v1 hierarchy where a wanted controller is
-// bound (this machine: cpu, cpuacct, cpuset, memory, pids, freezer, devices, blkio).
+// bound and has a job (cpu, cpuacct, cpuset, memory, pids, freezer; not devices and blkio,
+// which nothing uses yet).
 #pragma once
 
 #include <sys/types.h>
@@ -38,7 +39,7 @@ struct CgroupLayout {
 };
 
 /// The v1 controllers a context uses by default, where bound: the freezer (atomic kill) and
-/// the ones limits and accounting use.
+/// the ones limits and accounting use (vlimit, vsched).
 const std::vector<std::string>& default_v1_controllers();
 
 struct CgroupSpec {

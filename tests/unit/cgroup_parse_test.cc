@@ -195,8 +195,7 @@ TEST(CgroupLayout, V2ControllersReadsSubtreeControl) {
 
 TEST(DefaultV1Controllers, AreTheDocumentedSet) {
   EXPECT_EQ(default_v1_controllers(),
-            (std::vector<std::string>{"cpu", "cpuacct", "cpuset", "memory", "pids", "freezer",
-                                      "devices", "blkio"}));
+            (std::vector<std::string>{"cpu", "cpuacct", "cpuset", "memory", "pids", "freezer"}));
   EXPECT_EQ(CgroupSpec{}.parent, "vservers");
   EXPECT_EQ(CgroupSpec{}.v1_controllers, default_v1_controllers());
 }
