@@ -1,6 +1,10 @@
 #include "kernel-shim/seccomp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/syscall.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -11,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <set>
 
 #include "lib/base/unique_fd.h"
@@ -158,7 +163,9 @@ constexpr uint64_t kCloneNsFlags = 0x7E020000;
 
 // The ENOSYS stub covers syscall numbers from just above the highest one the profile names
 // up to this one. Numbers beyond it keep the default EPERM (x86_64 uses < 512 today).
-constexpr int kStubLast = 1023;
+constexpr uint32_t kStubLast = 1023;
+constexpr uint32_t kNrOffset = offsetof(seccomp_data, nr);
+constexpr uint32_t kArchOffset = offsetof(seccomp_data, arch);
 
 // Syscalls newer than libseccomp 2.5.4 (Debian 12) knows, by their x86_64 number
 // (arch/x86/entry/syscalls/syscall_64.tbl). libseccomp's own table wins when it knows one.
@@ -336,7 +343,7 @@ Result<void> add_rule(const ScmpFilter& f, int nr, Verdict v) {
   return ok();
 }
 
-Result<ScmpFilter> build_profile(uint64_t bcaps, const SeccompSpec& spec) {
+Result<ScmpFilter> build_profile(uint64_t bcaps, const SeccompSpec& spec, int* highest) {
   // Decide per syscall number first, then emit one rule set per number: libseccomp refuses
   // (or silently merges) rules with different actions for the same syscall.
   std::map<int, Verdict> verdicts;
@@ -382,9 +389,8 @@ Result<ScmpFilter> build_profile(uint64_t bcaps, const SeccompSpec& spec) {
     if (!nr) return name_error("seccomp.deny", name);
     verdicts[*nr] = Verdict::kDeny;
   }
-  // libseccomp 2.5.4 has no "nr > N" rule, so the stub (runc's: ENOSYS for syscalls newer
-  // than the profile, so callers take their fallback) is one rule per number.
-  for (int nr = highest_named + 1; nr <= kStubLast; ++nr) verdicts[nr] = Verdict::kEnosys;
+  // Numbers above highest_named answer ENOSYS: the stub of profile_program().
+  *highest = highest_named;
 
   auto f = new_filter(SCMP_ACT_ERRNO(EPERM));
   if (!f) return f;
@@ -503,9 +509,10 @@ Result<GuestFilter> build_guest_filter(uint64_t bcaps, const SeccompSpec& spec) 
   if (auto r = validate(spec); !r) return std::move(r).error();
   auto args = build_arg_filter();
   if (!args) return std::move(args).error().wrap("build seccomp argument filter");
-  auto profile = build_profile(bcaps, spec);
+  int highest = -1;
+  auto profile = build_profile(bcaps, spec, &highest);
   if (!profile) return std::move(profile).error().wrap("build seccomp profile");
-  return GuestFilter{std::move(*args), std::move(*profile)};
+  return GuestFilter{std::move(*args), std::move(*profile), highest};
 }
 
 Result<std::string> export_bpf(const ScmpFilter& filter) {
@@ -527,14 +534,47 @@ Result<std::string> export_bpf(const ScmpFilter& filter) {
   return out;
 }
 
+Result<std::string> profile_program(const GuestFilter& filter) {
+  auto profile = export_bpf(filter.profile);
+  if (!profile) return profile;
+  // libseccomp's programs start by loading the arch; the stub relies on that (it leaves
+  // its own value in the accumulator when it jumps to the profile).
+  const sock_filter first_expected = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArchOffset);
+  sock_filter first{};
+  if (profile->size() < sizeof first) return sys_error("export", "seccomp profile", EINVAL);
+  std::memcpy(&first, profile->data(), sizeof first);
+  if (first.code != first_expected.code || first.k != first_expected.k) {
+    return make_error(ErrorKind::kFailed, "splice", "seccomp profile",
+                      "libseccomp's program does not start by loading the arch", EINVAL);
+  }
+  const uint32_t highest = static_cast<uint32_t>(std::max(filter.highest_named, 0));
+  // Jumps are relative to the next instruction; index 6 is the profile's first.
+  const sock_filter stub[] = {
+      /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArchOffset),
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 4),
+      /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNrOffset),
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, highest, 0, 2),
+      /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, kStubLast, 1, 0),
+      /* 5 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+  };
+  std::string out(reinterpret_cast<const char*>(stub), sizeof stub);
+  out += *profile;
+  return out;
+}
+
 Result<void> load_guest_filter(const GuestFilter& filter) {
+  auto program = profile_program(filter);
+  if (!program) return std::move(program).error();
   // The argument filter goes first: its default is ALLOW, so loading the profile after it
   // still works even if the profile denies seccomp(2) itself.
   if (int rc = seccomp_load(filter.args.get()); rc < 0) {
     return scmp_error("seccomp_load", "argument filter", rc);
   }
-  if (int rc = seccomp_load(filter.profile.get()); rc < 0) {
-    return scmp_error("seccomp_load", "profile", rc);
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(program->size() / sizeof(sock_filter));
+  prog.filter = reinterpret_cast<sock_filter*>(program->data());
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
+    return sys_error("seccomp(SECCOMP_SET_MODE_FILTER)", "profile");
   }
   return ok();
 }

@@ -96,6 +96,9 @@ class ScmpFilter {
 struct GuestFilter {
   ScmpFilter args;     ///< default ALLOW: argument-based denials
   ScmpFilter profile;  ///< default ERRNO(EPERM): the allowlist; loaded last
+  /// The highest syscall number the profile names: numbers above it, up to 1023, answer
+  /// ENOSYS (the stub that profile_program() puts in front of the profile).
+  int highest_named = -1;
 };
 
 /// Builds the filters for a process whose bounding set is `bcaps` (bit i = capability i).
@@ -106,6 +109,12 @@ Result<GuestFilter> build_guest_filter(uint64_t bcaps, const SeccompSpec& spec);
 /// The classic BPF program of one filter (an array of struct sock_filter), as the kernel
 /// gets it; exported through a memfd.
 Result<std::string> export_bpf(const ScmpFilter& filter);
+
+/// The program loaded for the profile: the ENOSYS stub (runc's: syscalls newer than the
+/// profile answer ENOSYS so callers take their fallback, not EPERM) followed by the exported
+/// profile. libseccomp 2.5.4 cannot say "nr > N"; one rule per number cost about 20 ms to
+/// compile on every entry, these six instructions cost nothing.
+Result<std::string> profile_program(const GuestFilter& filter);
 
 /// Loads both filters into the calling process (argument filter first, then the profile),
 /// with no_new_privs left as it is: the caller must still hold CAP_SYS_ADMIN or have set

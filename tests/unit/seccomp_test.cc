@@ -253,7 +253,7 @@ struct Programs {
 
 Programs export_both(const GuestFilter& f) {
   auto args = export_bpf(f.args);
-  auto profile = export_bpf(f.profile);
+  auto profile = profile_program(f);  // the stub in front, as it is loaded
   EXPECT_TRUE(args) << args.error().message();
   EXPECT_TRUE(profile) << profile.error().message();
   if (!args || !profile) return {};
