@@ -17,6 +17,9 @@ run $T/vcontext --list
 run $T/vcontext --migrate --xid $xid -- ps -o pid,comm
 run $T/vcontext --migrate --xid $xid -- hostname
 run $T/vuname --xid $xid --get
+echo "== a sealed context (--endsetup): the guest bounding set, seccomp, no new user namespace"
+run $T/vcontext --create --silent --xid 4243 --endsetup -- \
+  sh -c 'grep CapBnd /proc/self/status; unshare -U true 2>/dev/null || echo "unshare -U: refused"'
 echo "== kill every process of the context at once; nothing is left"
 run $T/vkill --xid $xid -s KILL
 wait "$creator" || echo "(the creator reports the command's end: exit $?)"
