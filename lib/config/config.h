@@ -1,0 +1,87 @@
+// Reading a guest's configuration (DESIGN.md "Guest configuration", STYLE.md R11).
+//
+// Two formats describe the same settings, each setting under one dotted key:
+//   * vserver.toml (toml++; the schema is documented in lib/config/toml.cc and
+//     vserver.toml(5)),
+//   * the classic util-vserver one-value-per-file layout (lib/config/legacy_dir.cc).
+// Both are first read into a RawConfig (key -> text with its origin), so that a setting
+// given both ways can be detected and .defaults merged key by key; then build_guest()
+// turns the merged RawConfig into a GuestConfig, checking every value with the shim's
+// parsers. Every error is a kUsage error "FILE:LINE: key 'KEY': WHAT (expected ALLOWED)".
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/base/result.h"
+#include "lib/config/config_error.h"
+#include "lib/guest/guest.h"
+#include "lib/guest/paths.h"
+
+namespace vs {
+
+/// One setting as read: scalar text or a list of words, and where it came from.
+struct RawValue {
+  std::string text;                ///< scalars (integers as decimal text, booleans "true")
+  std::vector<std::string> words;  ///< lists
+  bool is_list = false;
+  Origin origin;
+};
+
+/// Dotted key -> value. Keys: name, context, vdir, fstab, flags, namespaces,
+/// uts.{nodename,domainname}, interfaces.N.{address,prefix,dev,mode,name,nodev},
+/// capabilities.{add,drop,ccaps}, rlimits.NAME[.soft|.hard], limits.*, seccomp.{profile,allow,
+/// deny}, init.{style,mark}, scripts.{pre-start,post-start,pre-stop,post-stop},
+/// build.{method,source}.
+using RawConfig = std::map<std::string, RawValue>;
+
+/// The unit in which settings conflict and override: "interfaces" for every interfaces.*
+/// key, "rlimits.NAME" for rlimits.NAME[.soft|.hard], "capabilities.bcaps" for add/drop,
+/// else the key itself.
+std::string setting_unit(std::string_view key);
+
+/// Parses vserver.toml text; `file` is the path used in messages. Syntax errors, unknown keys
+/// (with a "did you mean"), wrong types and refused uts fields are errors.
+Result<RawConfig> parse_toml_config(std::string_view text, const std::string& file);
+
+/// Reads the classic files of the directory open at `dir_fd`, whose path `dir` is used in
+/// messages and to resolve a relative `vdir` link (as text only: nothing is followed).
+/// Files are read with O_NOFOLLOW|O_NONBLOCK and must be regular.
+Result<RawConfig> read_legacy_dir(int dir_fd, const std::string& dir);
+
+/// Reads one configuration directory in both formats (vserver.toml may be absent) and
+/// merges them: a setting in both is an error naming both files.
+Result<RawConfig> read_config_dir(const std::string& dir);
+
+/// Merges two sources of the same directory; a unit set in both is an error naming both.
+Result<RawConfig> merge_sources(RawConfig a, const RawConfig& b);
+
+/// `guest` over `defaults`, unit by unit (the guest wins). name, context, vdir and
+/// interfaces in the defaults are an error (they cannot be shared).
+Result<RawConfig> merge_defaults(const RawConfig& defaults, RawConfig guest);
+
+/// Checks every value and builds the model. `roots` gives the default vdir.
+Result<GuestConfig> build_guest(std::string_view name, const RawConfig& raw,
+                                const ConfigRoots& roots);
+
+/// validate_guest_name, read confdir/NAME and confdir/.defaults (if present), merge, build.
+/// A missing guest directory is kNotFound.
+Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name);
+
+/// Every guest under the confdir (entries starting with '.' skipped, other bad names refused),
+/// then validate_guests() over all of them.
+Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots);
+
+/// Checks between guests: names equal but for case, the same static xid, the same address,
+/// vdirs equal or one inside another, a vdir that is not below roots.vdirbase. Errors name
+/// both guests' files.
+Result<void> validate_guests(const std::vector<GuestConfig>& guests, const ConfigRoots& roots);
+
+/// The effective configuration, one "key = value" line per setting, in a stable order.
+std::string format_config(const GuestConfig& config);
+/// The same as one JSON object.
+std::string format_config_json(const GuestConfig& config);
+
+}  // namespace vs

@@ -1,0 +1,127 @@
+// Reading a configuration directory in both formats, and merging .defaults under a guest.
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "lib/base/fs_at.h"
+#include "lib/base/unique_fd.h"
+#include "lib/config/config.h"
+
+namespace vs {
+
+std::string setting_unit(std::string_view key) {
+  if (key.starts_with("interfaces.")) return "interfaces";
+  if (key == "capabilities.add" || key == "capabilities.drop") return "capabilities.bcaps";
+  if (key.starts_with("rlimits.")) {
+    size_t dot = key.find('.', 8);
+    return std::string(key.substr(0, dot));
+  }
+  return std::string(key);
+}
+
+namespace {
+
+std::map<std::string, const RawValue*> units(const RawConfig& c) {
+  std::map<std::string, const RawValue*> out;
+  for (const auto& [k, v] : c) out.emplace(setting_unit(k), &v);
+  return out;
+}
+
+}  // namespace
+
+Result<RawConfig> merge_sources(RawConfig a, const RawConfig& b) {
+  auto ua = units(a);
+  for (const auto& [unit, v] : units(b)) {
+    if (auto it = ua.find(unit); it != ua.end()) {
+      return config_error(v->origin, unit,
+                          "also set in `" + format_origin(it->second->origin) + "`",
+                          "each setting in vserver.toml or in the classic file, not both");
+    }
+  }
+  for (const auto& [k, v] : b) a[k] = v;
+  return a;
+}
+
+Result<RawConfig> merge_defaults(const RawConfig& defaults, RawConfig guest) {
+  auto ug = units(guest);
+  for (const auto& [k, v] : defaults) {
+    std::string unit = setting_unit(k);
+    if (unit == "name" || unit == "context" || unit == "vdir" || unit == "interfaces") {
+      return config_error(v.origin, k, "cannot be a default (it must differ between guests)",
+                          "it in the guest's own configuration");
+    }
+    if (!ug.count(unit)) guest[k] = v;
+  }
+  return guest;
+}
+
+Result<RawConfig> read_config_dir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return make_error(ErrorKind::kNotFound, "no such guest", dir, "", ENOENT);
+    return config_error(Origin{dir, 0}, "", "cannot open: " + std::string(::strerror(errno)),
+                        "a directory (not a symlink)");
+  }
+  RawConfig toml;
+  std::string toml_path = dir + "/vserver.toml";
+  auto text = read_file_at(fd.get(), "vserver.toml", 1 << 20);
+  if (text) {
+    auto parsed = parse_toml_config(*text, toml_path);
+    if (!parsed) return std::move(parsed).error();
+    toml = std::move(*parsed);
+  } else if (text.error().code != ENOENT) {
+    const Error& e = text.error();
+    std::string why = e.code == ELOOP ? "is a symlink"
+                      : e.detail.empty() ? std::string(::strerror(e.code))
+                                         : e.detail;
+    return config_error(Origin{toml_path, 0}, "", "cannot read: " + why,
+                        "a regular file of at most 1 MiB");
+  }
+  auto legacy = read_legacy_dir(fd.get(), dir);
+  if (!legacy) return std::move(legacy).error();
+  return merge_sources(std::move(*legacy), toml);
+}
+
+Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name) {
+  if (auto r = validate_guest_name(name); !r) return std::move(r).error();
+  auto guest = read_config_dir(roots.guest_confdir(name));
+  if (!guest) return std::move(guest).error();
+  RawConfig merged = std::move(*guest);
+  if (::access(roots.defaults_dir().c_str(), F_OK) == 0) {
+    auto defaults = read_config_dir(roots.defaults_dir());
+    if (!defaults) return std::move(defaults).error();
+    auto m = merge_defaults(*defaults, std::move(merged));
+    if (!m) return std::move(m).error();
+    merged = std::move(*m);
+  }
+  return build_guest(name, merged, roots);
+}
+
+Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  UniqueFd fd(::open(roots.confdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return sys_error("open", roots.confdir);
+  for (const auto& entry : std::filesystem::directory_iterator(roots.confdir, ec)) {
+    std::string n = entry.path().filename().string();
+    if (n.empty() || n.front() == '.') continue;
+    names.push_back(std::move(n));
+  }
+  if (ec) return sys_error("readdir", roots.confdir, ec.value());
+  std::sort(names.begin(), names.end());
+  std::vector<GuestConfig> guests;
+  for (const auto& n : names) {
+    auto g = load_guest(roots, n);
+    if (!g) return std::move(g).error();
+    guests.push_back(std::move(*g));
+  }
+  if (auto r = validate_guests(guests, roots); !r) return std::move(r).error();
+  return guests;
+}
+
+}  // namespace vs
