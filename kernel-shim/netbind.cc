@@ -82,6 +82,18 @@ class Asm {
   std::vector<std::pair<int, int>> fixups_;
 };
 
+// The verdict blocks, each only if a jump goes there (the verifier rejects dead code).
+void tail(Asm& a, int allow, int deny) {
+  if (a.used(allow)) {
+    a.bind(allow);
+    a.ret(1);
+  }
+  if (a.used(deny)) {
+    a.bind(deny);
+    a.ret(0);
+  }
+}
+
 // The four 32-bit words of an address as a load from memory gives them.
 using Words = std::array<uint32_t, 4>;
 Words words_of(const NetAddress& a) {
@@ -197,10 +209,7 @@ std::vector<bpf_insn> bind4(const Plan& p) {
   int allow = a.label(), deny = a.label();
   a.mov(R6, R1);
   v4_bind_rules(a, p, SA_OFF(user_ip4), allow, deny);
-  a.bind(allow);
-  a.ret(1);
-  a.bind(deny);
-  a.ret(0);
+  tail(a, allow, deny);
   return a.finish();
 }
 
@@ -230,10 +239,7 @@ std::vector<bpf_insn> bind6(const Plan& p) {
   a.ja(allow);
   a.bind(is_mapped);
   v4_bind_rules(a, p, static_cast<int16_t>(SA_OFF(user_ip6) + 12), allow, deny);
-  a.bind(allow);
-  a.ret(1);
-  a.bind(deny);
-  a.ret(0);
+  tail(a, allow, deny);
   return a.finish();
 }
 
@@ -346,10 +352,7 @@ std::vector<bpf_insn> sendmsg4(const Plan& p) {
   a.stx_w(R6, SA_OFF(user_ip4), R2);
   a.bind(src);
   src_rules4(a, p, allow, deny);
-  a.bind(allow);
-  a.ret(1);
-  a.bind(deny);
-  a.ret(0);
+  tail(a, allow, deny);
   return a.finish();
 }
 
@@ -376,10 +379,7 @@ std::vector<bpf_insn> sendmsg6(const Plan& p) {
     a.bind(not_any);
     a.ja(deny);
   }
-  a.bind(allow);
-  a.ret(1);
-  a.bind(deny);
-  a.ret(0);
+  tail(a, allow, deny);
   return a.finish();
 }
 
@@ -412,10 +412,7 @@ std::vector<bpf_insn> skb_filter(const Plan& p, int16_t v4_off, int16_t v6_off) 
   a.ldx_w(R5, R7, static_cast<int16_t>(v6_off + 12));
   match6(a, p, pass);
   a.ja(drop);
-  a.bind(pass);
-  a.ret(1);
-  a.bind(drop);
-  a.ret(0);
+  tail(a, pass, drop);
   return a.finish();
 }
 
