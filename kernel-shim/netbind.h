@@ -1,0 +1,81 @@
+// IP binding of a context on the host's network stack (DESIGN.md "Network", shared mode):
+// hand-assembled cgroup-BPF programs on the context's v2 cgroup.
+//
+//   bind4/bind6        0.0.0.0 and `::ffff:0.0.0.0` -> the first v4 address, `::` -> the first
+//                      v6 address; 127/8 and ::1 -> the private loopback 127.X.Y.1 (X.Y from
+//                      the xid; ::1 as ::ffff:127.X.Y.1); own addresses allowed; anything else
+//                      EPERM. `::` with no v6 address is EPERM (a dual-stack wildcard cannot
+//                      be narrowed to one v4 address).
+//   connect4/connect6  127/8 and ::1 remapped as above; an unbound socket is bound (bpf_bind,
+//                      port 0) to the first address of the family it talks, so the source is
+//                      the context's own; a family without an address is EPERM.
+//   sendmsg4/sendmsg6  (unconnected UDP) destination remapped as above (::1 is EPERM); a
+//                      wildcard source becomes the first address, a foreign one is EPERM.
+//   ingress (skb)      packets to any address but the context's own are dropped: closes the
+//                      listen()-without-bind hole (autobind lands on the wildcard).
+//   egress (skb)       packets from any address but the context's own are dropped: raw and
+//                      ping sockets, IP_PKTINFO and other paths the sock_addr hooks miss.
+// The programs are attached without flags (so no sub-cgroup of the context may attach its
+// own), which also makes a new attach replace the old program; they go with the cgroup.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernel-shim/xid.h"
+#include "lib/base/result.h"
+
+namespace vs::shim {
+
+class ContextTable;
+
+/// One address of a context with its prefix length (the prefix is recorded, not enforced).
+struct NetAddress {
+  int family = 0;                  ///< AF_INET or AF_INET6
+  std::array<uint8_t, 16> bytes{};  ///< network byte order; the first 4 for AF_INET
+  int prefix = 0;
+
+  friend bool operator==(const NetAddress& a, const NetAddress& b) {
+    return a.family == b.family && a.bytes == b.bytes;
+  }
+};
+
+/// Parses ADDR[/PREFIX] strictly (inet_pton; prefix 0..32 or 0..128, default the full
+/// length). Unspecified, loopback, multicast and v4-mapped addresses are usage errors.
+Result<NetAddress> parse_net_address(std::string_view text);
+/// "10.0.0.1/24", "2001:db8::1/64".
+std::string format_net_address(const NetAddress& a);
+
+/// The addresses of a context: the first v4 and the first v6 are the primary ones.
+struct NetBind {
+  std::vector<NetAddress> v4, v6;
+  [[nodiscard]] bool empty() const { return v4.empty() && v6.empty(); }
+  /// All addresses, v4 first, in order.
+  [[nodiscard]] std::vector<NetAddress> all() const;
+};
+
+/// Splits parsed addresses by family; a repeated address is a usage error.
+Result<NetBind> make_net_bind(const std::vector<NetAddress>& addrs);
+
+/// The context's private loopback address 127.(xid>>8).(xid&255).1, network byte order.
+std::array<uint8_t, 4> loopback_v4(Xid xid);
+std::string loopback_str(Xid xid);
+
+/// The state attribute that records the addresses ("net.ip" = comma list).
+inline constexpr const char* kNetIpAttr = "net.ip";
+/// The addresses recorded in a context's attributes (empty if none).
+Result<NetBind> net_bind_from_attrs(const std::map<std::string, std::string>& attrs);
+
+/// Builds, loads and attaches the eight programs to the cgroup v2 directory `cgroup_fd`.
+/// Errors: the bpf(2) call that failed (with the verifier log's last line, if any).
+Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind);
+
+/// Gives context `xid` the addresses `bind`: under the context's lock, refuses (usage error)
+/// an address another live context has, attaches the programs and records "net.ip".
+Result<void> apply_net_bind(const ContextTable& table, Xid xid, const NetBind& bind);
+
+}  // namespace vs::shim
