@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/base/fs_at.h"
 #include "lib/base/unique_fd.h"
 #include "lib/build/build.h"
 #include "lib/build/staging.h"
@@ -74,18 +75,9 @@ class Cloner {
     if (depth > kMaxDepth) {
       return make_error(ErrorKind::kFailed, "clone", rel, "deeper than 400 levels", ELOOP);
     }
-    int dup = ::fcntl(src_dir, F_DUPFD_CLOEXEC, 3);
-    if (dup < 0) return sys_error("dup", rel);
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-      Error e = sys_error("fdopendir", rel);
-      ::close(dup);
-      return e;
-    }
-    struct DirCloser {
-      DIR* d;
-      ~DirCloser() { ::closedir(d); }
-    } closer{d};
+    auto stream = DirStream::open(src_dir, rel);
+    if (!stream) return std::move(stream).error();
+    DIR* d = stream->get();
     for (;;) {
       errno = 0;
       struct dirent* ent = ::readdir(d);

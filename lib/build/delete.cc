@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "lib/base/fs_at.h"
 #include "lib/base/unique_fd.h"
 #include "lib/build/build.h"
 
@@ -45,18 +46,9 @@ class Remover {
     if (depth > kMaxDepth) {
       return make_error(ErrorKind::kFailed, "delete", rel, "deeper than 400 levels", ELOOP);
     }
-    int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-    if (dup < 0) return sys_error("dup", rel);
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-      Error e = sys_error("fdopendir", rel);
-      ::close(dup);
-      return e;
-    }
-    struct DirCloser {
-      DIR* d;
-      ~DirCloser() { ::closedir(d); }
-    } closer{d};
+    auto stream = DirStream::open(dir_fd, rel);
+    if (!stream) return std::move(stream).error();
+    DIR* d = stream->get();
     // Removing while reading may make readdir skip entries: repeat until a pass finds none.
     for (bool again = true; again;) {
       again = false;

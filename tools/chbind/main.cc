@@ -77,18 +77,13 @@ int main(int argc, char** argv) {
 
   ContextTable table(vs::tool::shim_config(a.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
-  auto mine = table.current_xid();
-  if (!mine) return fail(mine.error());
-  Xid xid = *mine;
-  if (!a.xid.empty()) {
-    auto x = vs::tool::parse_xid_arg(a.xid);
-    if (!x) return fail(x.error());
-    xid = *x;
-  } else if (!mine->is_context()) {
-    return fail(vs::usage_error(
-        "--xid", "this process is in no context: run it inside a context: vcontext --create -- "
-                 "chbind --ip ... -- CMD"));
-  }
+  Xid mine(0);
+  auto target = vs::tool::target_xid(
+      table, a.xid, &mine,
+      "this process is in no context: run it inside a context: vcontext --create -- "
+      "chbind --ip ... -- CMD");
+  if (!target) return fail(target.error());
+  Xid xid = *target;
   if (a.show) return show(table, xid);
   if (auto r = vs::shim::apply_net_bind(table, xid, *bind); !r) return fail(r.error());
   if (a.command.empty()) return vs::kExitOk;

@@ -49,4 +49,14 @@ Result<vs::shim::Xid> parse_xid_arg(const std::string& text) {
   return vs::shim::Xid::parse_context(text);
 }
 
+Result<vs::shim::Xid> target_xid(const vs::shim::ContextTable& table, const std::string& xid_text,
+                                 vs::shim::Xid* caller, const std::string& on_host) {
+  auto mine = table.current_xid();
+  if (!mine) return std::move(mine).error();
+  *caller = *mine;
+  if (!xid_text.empty()) return parse_xid_arg(xid_text);
+  if (!mine->is_context()) return usage_error("--xid", on_host);
+  return *mine;
+}
+
 }  // namespace vs::tool

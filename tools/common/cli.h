@@ -34,4 +34,10 @@ bool parse_args(CLI::App& app, int argc, char** argv, int* exit_code);
 /// A CLI11 validator-free xid option: parse strictly with Xid::parse_context.
 Result<vs::shim::Xid> parse_xid_arg(const std::string& text);
 
+/// The context a tool acts on: --xid when given (`xid_text` not empty), else the caller's
+/// own. `*caller` gets the caller's xid (0 on the host). On the host without --xid: a usage
+/// error whose detail is `on_host`.
+Result<vs::shim::Xid> target_xid(const vs::shim::ContextTable& table, const std::string& xid_text,
+                                 vs::shim::Xid* caller, const std::string& on_host);
+
 }  // namespace vs::tool

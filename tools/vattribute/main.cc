@@ -222,17 +222,12 @@ int main(int argc, char** argv) {
 
   ContextTable table(vs::tool::shim_config(a.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
-  auto mine = table.current_xid();
-  if (!mine) return fail(mine.error());
-  Xid xid = *mine;
-  if (!a.xid.empty()) {
-    auto x = vs::tool::parse_xid_arg(a.xid);
-    if (!x) return fail(x.error());
-    xid = *x;
-  } else if (!mine->is_context()) {
-    return fail(vs::usage_error("--xid", "required: this process is in no context"));
-  }
-  int rc = a.set ? set(table, xid, *mine, a) : get(table, xid);
+  Xid mine(0);
+  auto target =
+      vs::tool::target_xid(table, a.xid, &mine, "required: this process is in no context");
+  if (!target) return fail(target.error());
+  Xid xid = *target;
+  int rc = a.set ? set(table, xid, mine, a) : get(table, xid);
   if (rc != vs::kExitOk || a.command.empty()) return rc;
   rc = vs::shim::exec_command(a.command, -1);
   std::fprintf(stderr, "%s: exec `%s`: %m\n", kTool, a.command[0].c_str());
