@@ -37,6 +37,7 @@ std::string ContextState::serialize() const {
   s += "init_start=" + std::to_string(init_start) + "\n";
   s += "creator_pid=" + std::to_string(creator_pid) + "\n";
   s += "created=" + std::to_string(created) + "\n";
+  if (!name.empty()) s += "name=" + name + "\n";
   for (const auto& [name, ino] : ns_inodes) s += "ns." + name + "=" + std::to_string(ino) + "\n";
   for (const auto& [key, value] : attrs) s += "attr." + key + "=" + value + "\n";
   return s;
@@ -104,6 +105,8 @@ Result<ContextState> ContextState::parse(std::string_view text, const std::strin
       auto n = number(INT64_MAX);
       if (!n) return std::move(n).error();
       st.created = static_cast<int64_t>(*n);
+    } else if (key == "name") {
+      st.name = std::string(value);
     } else if (key.substr(0, 3) == "ns." && parse_ns_list(key.substr(3))) {
       auto n = number(UINT64_MAX);
       if (!n) return std::move(n).error();

@@ -44,6 +44,9 @@ struct ContextState {
   uint64_t init_start = 0;   ///< its start time (field 22 of /proc/PID/stat): pid reuse guard
   pid_t creator_pid = 0;
   int64_t created = 0;       ///< unix time
+  /// The guest's name when `vserver NAME start` made the context (a validated DNS label);
+  /// empty for anonymous contexts (vcontext --create). Monitoring shows it.
+  std::string name;
   /// nsfs inode of each namespace ("mnt" -> 4026532xxx): how a process inside the context,
   /// whose cgroup namespace hides the cgroup path, finds out which context it is in.
   std::map<std::string, uint64_t> ns_inodes;

@@ -17,6 +17,7 @@ TEST(ContextState, RoundTrip) {
   st.init_start = 987654321;
   st.creator_pid = 1200;
   st.created = 1700000000;
+  st.name = "web1";
   st.ns_inodes["mnt"] = 4026532001;
   st.ns_inodes["uts"] = 4026532002;
   st.attrs["bcaps"] = "CHOWN,KILL";
@@ -31,6 +32,7 @@ TEST(ContextState, RoundTrip) {
   EXPECT_EQ(back->init_start, 987654321u);
   EXPECT_EQ(back->creator_pid, 1200);
   EXPECT_EQ(back->created, 1700000000);
+  EXPECT_EQ(back->name, "web1");
   EXPECT_EQ(back->ns_inodes, st.ns_inodes);
   EXPECT_EQ(back->attrs, st.attrs);
 }
