@@ -99,7 +99,8 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
   if (!raw) return std::move(raw).error();
   auto guest = build_guest(req.name, *raw, roots);
   if (!guest) return std::move(guest).error();
-  auto others = load_all_guests(roots);
+  std::vector<Error> broken;  // reported when those guests are used, not here
+  auto others = load_all_guests(roots, &broken);
   if (!others) return std::move(others).error().wrap("check the other guests");
   std::vector<GuestConfig> all;
   for (auto& o : *others) {

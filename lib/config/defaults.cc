@@ -102,7 +102,8 @@ Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name) 
   return build_guest(name, merged, roots);
 }
 
-Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots) {
+Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
+                                                 std::vector<Error>* broken) {
   std::error_code ec;
   std::vector<std::string> names;
   UniqueFd fd(::open(roots.confdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -117,6 +118,10 @@ Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots) {
   std::vector<GuestConfig> guests;
   for (const auto& n : names) {
     auto g = load_guest(roots, n);
+    if (!g && broken) {
+      broken->push_back(std::move(g).error());
+      continue;
+    }
     if (!g) return std::move(g).error();
     guests.push_back(std::move(*g));
   }

@@ -48,7 +48,8 @@ vs::ConfigRoots roots_of(const Global& g) {
 vs::Result<GuestConfig> load(const vs::ConfigRoots& roots, const std::string& name) {
   auto g = vs::load_guest(roots, name);
   if (!g) return g;
-  auto all = vs::load_all_guests(roots);
+  std::vector<Error> broken;  // other guests' errors are theirs: reported when they are used
+  auto all = vs::load_all_guests(roots, &broken);
   if (!all) return std::move(all).error();
   return g;
 }
@@ -228,7 +229,7 @@ int cmd_exec(const Global& g, const std::string& name, const std::vector<std::st
   if (!child) {
     const Error& e = child.error();
     int rc = vs::tool::report(kTool, e);
-    return e.op == "exec" ? vs::kExitExecFailed : rc;
+    return e.kind == vs::ErrorKind::kFailed && e.op == "exec" ? vs::kExitExecFailed : rc;
   }
   vs::Result<vs::ExitStatus> status = vs::ExitStatus{};
   if (pty) {
@@ -303,8 +304,10 @@ int cmd_delete(const Global& g, const std::string& name, const std::vector<std::
 
 int cmd_list(const Global& g) {
   auto roots = roots_of(g);
-  auto guests = vs::load_all_guests(roots);
+  std::vector<Error> broken;
+  auto guests = vs::load_all_guests(roots, &broken);
   if (!guests) return fail(guests.error());
+  for (const auto& e : broken) std::fprintf(stderr, "vserver: skipped: %s\n", e.message().c_str());
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   if (g.json) std::fputs("[", stdout);
