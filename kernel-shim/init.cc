@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,6 +111,8 @@ int run_builtin_init(const std::vector<std::string>& argv, int exec_report_fd) {
 }
 
 int run_guest_init(const std::vector<std::string>& argv, int exec_report_fd, int kill_after_ms) {
+  // What ps and vps show for the guest's pid 1 (else the creator's own name).
+  ::prctl(PR_SET_NAME, "vserver-init", 0, 0, 0);
   sigset_t set;
   pid_t cmd = spawn_command(argv, exec_report_fd, &set);
   if (cmd < 0) return 127;

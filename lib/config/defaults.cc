@@ -107,6 +107,7 @@ Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
   std::error_code ec;
   std::vector<std::string> names;
   UniqueFd fd(::open(roots.confdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd && errno == ENOENT) return std::vector<GuestConfig>{};  // no guest yet
   if (!fd) return sys_error("open", roots.confdir);
   for (const auto& entry : std::filesystem::directory_iterator(roots.confdir, ec)) {
     std::string n = entry.path().filename().string();

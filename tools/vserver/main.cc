@@ -2,6 +2,7 @@
 // build, config, start, stop, restart, enter, exec, status, running, delete, and --list.
 // Parsing and printing only; the work is in lib/build/guest_build and lib/guest/lifecycle.
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -261,8 +262,9 @@ int cmd_status(const Global& g, const std::string& name, const std::vector<std::
     std::printf("%s is stopped\n", name.c_str());
     return vs::kExitFailed;
   }
-  std::printf("%s is running: context %s, init pid %d, up since %lld\n", name.c_str(),
-              (*st)->xid.str().c_str(), (*st)->init_pid, static_cast<long long>((*st)->created));
+  long long up = static_cast<long long>(::time(nullptr) - (*st)->created);
+  std::printf("%s is running: context %s, init pid %d, up %llds\n", name.c_str(),
+              (*st)->xid.str().c_str(), (*st)->init_pid, up);
   return vs::kExitOk;
 }
 
