@@ -97,6 +97,11 @@ std::vector<Item> items(const GuestConfig& g) {
   add("init.command", cmd);
   add("init.stop_signal", signal_name(effective_stop_signal(g)));
   add("init.stop_timeout", std::to_string(g.stop_timeout), true);
+  if (!g.depends.empty()) {
+    std::string deps;
+    for (const auto& d : g.depends) deps += (deps.empty() ? "" : ",") + d;
+    add("init.depends", deps);
+  }
   for (const auto& [k, v] : g.scripts) add("scripts." + k, v);
   if (g.fstab) add("fstab", *g.fstab);
   if (g.build_method) add("build.method", *g.build_method);

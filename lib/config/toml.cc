@@ -18,7 +18,8 @@
 //                cpu_period_us (INT or "max"), cpuset_cpus, cpuset_mems ("0-2,4")
 //   [seccomp]    profile = "default"|"none", allow = [SYSCALL...], deny = [SYSCALL...]
 //   [init]       style = "plain"|"sysv"|"minit", mark = "default", command = [ARGV...],
-//                stop_signal = "SIGPWR"|NUMBER, stop_timeout = SECONDS (1..3600)
+//                stop_signal = "SIGPWR"|NUMBER, stop_timeout = SECONDS (1..3600),
+//                depends = [GUEST...] (started before this one at boot)
 //   [scripts]    pre-start, post-start, pre-stop, post-stop = "/ABS/PATH"
 //   [build]      method = "skeleton"|..., source = "GUEST|DIR|FILE"
 //
@@ -75,7 +76,8 @@ const std::vector<std::pair<const char*, std::vector<Field>>> kSections = {
       {"mark", Type::kString},
       {"command", Type::kStringList},
       {"stop_signal", Type::kString},
-      {"stop_timeout", Type::kInt}}},
+      {"stop_timeout", Type::kInt},
+      {"depends", Type::kStringList}}},
     {"scripts",
      {{"pre-start", Type::kString},
       {"post-start", Type::kString},

@@ -131,6 +131,15 @@ class Builder {
       }
       g_->stop_timeout = static_cast<unsigned>(*n);
     }
+    if (auto v = get("init.depends")) {
+      for (const auto& w : v->words) {
+        if (auto r = validate_guest_name(w); !r) {
+          return config_error(v->origin, "init.depends", "bad guest name `" + w + "`",
+                              "names of other guests");
+        }
+      }
+      g_->depends = v->words;
+    }
     if (auto v = get("init.mark")) {
       if (auto r = validate_guest_name(v->text); !r) {
         return config_error(v->origin, "init.mark", "bad mark `" + r.error().subject + "`",

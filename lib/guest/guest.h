@@ -59,6 +59,7 @@ struct GuestConfig {
   std::vector<std::string> init_command;
   int stop_signal = 0;       ///< what `stop` sends to init; 0: the style's default
   unsigned stop_timeout = 10;  ///< seconds `stop` waits before it kills
+  std::vector<std::string> depends;  ///< guests started before this one at boot
   std::map<std::string, std::string> scripts;  ///< "pre-start" .. "post-stop" -> path
   std::optional<std::string> fstab;            ///< path of the fstab file, if there is one
   std::optional<std::string> build_method;

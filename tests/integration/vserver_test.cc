@@ -502,6 +502,50 @@ TEST(Vserver, ConfigPrintsTheEffectiveSettings) {
   remove_guest("cfg-guest");
 }
 
+// vserver-boot: the guests of a mark and what they depend on, dependencies first (their
+// post-start scripts log the order); stop in reverse; a guest of another mark untouched.
+TEST(Vserver, BootStartsAMarkInDependencyOrder) {
+  std::string log = root_env().tmp + "/boot.log";
+  std::string script = root_env().tmp + "/boot-script";
+  write(script, "#!/bin/sh\necho \"$1 $2\" >> " + log + "\n", 0755);
+  std::string hooks = "[scripts]\npost-start = \"" + script + "\"\npre-stop = \"" + script +
+                      "\"\n";
+  build("boot-db", hooks);
+  build("boot-web", hooks);
+  build("boot-other");
+  // [init] already exists in the built file: add the keys there.
+  auto set_init = [](const std::string& name, const std::string& keys) {
+    std::string toml = slurp(confdir(name) + "/vserver.toml");
+    size_t at = toml.find("[init]\n") + 7;
+    toml.insert(at, keys);
+    write(confdir(name) + "/vserver.toml", toml);
+  };
+  set_init("boot-web", "mark = \"vstest\"\ndepends = [\"boot-db\"]\n");
+  set_init("boot-other", "mark = \"elsewhere\"\n");
+  // boot-db has no mark: it is pulled in as boot-web's dependency.
+  auto r = run_cmd({tool_path("vserver-boot"), "start", "--mark", "vstest"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(vserver({"boot-db", "running"}).status, 0);
+  EXPECT_EQ(vserver({"boot-web", "running"}).status, 0);
+  EXPECT_EQ(vserver({"boot-other", "running"}).status, 1);
+  EXPECT_EQ(slurp(log), "post-start boot-db\npost-start boot-web\n");
+  // Again: already running is fine.
+  EXPECT_EQ(run_cmd({tool_path("vserver-boot"), "start", "--mark", "vstest"}).status, 0);
+  r = run_cmd({tool_path("vserver-boot"), "stop", "--mark", "vstest"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(vserver({"boot-db", "running"}).status, 1);
+  EXPECT_EQ(vserver({"boot-web", "running"}).status, 1);
+  EXPECT_EQ(slurp(log),
+            "post-start boot-db\npost-start boot-web\npre-stop boot-web\npre-stop boot-db\n");
+  // A cycle is refused before anything starts.
+  set_init("boot-db", "depends = [\"boot-web\"]\n");
+  r = run_cmd({tool_path("vserver-boot"), "start", "--mark", "vstest"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("cycle"), std::string::npos) << r.err;
+  EXPECT_EQ(vserver({"boot-db", "running"}).status, 1);
+  for (const char* g : {"boot-db", "boot-web", "boot-other"}) remove_guest(g);
+}
+
 // 200 start/stop cycles leave no mount, cgroup, pin, run dir entry or fd behind.
 TEST(Vserver, TwoHundredCyclesLeaveNothingBehind) {
   const std::string name = "cycles";
