@@ -3,6 +3,11 @@
 # side by side with unshare (the floor) and, where installed, bwrap, crun and lxc-execute.
 #
 #   sudo bench/run.sh [--build build-gcc] [--rounds 40] [--runs 5] [--reference] [-v]
+#   sudo bench/run.sh guests [--build DIR] [--rounds 30] [--density 50]
+#
+# `guests`: vserver start/stop/exec against the C floor of ../shared/anchors-bench (nsrun -d,
+# kill, nsenter -a) and N guests started one after the other (bench_guests.py), in bench-private
+# configuration, vdir and run roots under /tmp/vs-bench-guests.
 #
 # vcontext uses a bench-private run dir (/tmp/vs-bench-run) and cgroup parent (vserver-bench);
 # both are removed afterwards, also when the benchmark fails or is interrupted.
@@ -51,4 +56,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+if [ "${1:-}" = guests ]; then
+  shift
+  build=build
+  args=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --build) build=$2; shift 2 ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  groot=/tmp/vs-bench-guests
+  mkdir -p "$groot/etc" && mkdir -m 0700 -p "$groot/vservers"
+  export VSERVER_CONFDIR=$groot/etc VSERVER_VDIRBASE=$groot/vservers VSERVER_RUNDIR=$rundir \
+    VSERVER_CGROUP_PARENT=$cgparent
+  trap 'cleanup; rm -rf "$groot"' EXIT
+  python3 "$here/bench_guests.py" --vserver "$(cd "$build" && pwd)/tools/vserver" "${args[@]}"
+  exit
+fi
 python3 "$here/bench_oneshot.py" "$@"

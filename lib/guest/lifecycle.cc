@@ -186,24 +186,48 @@ Result<FileLock> lock_guest(const ContextTable& table, std::string_view name) {
   return lk;
 }
 
+namespace {
+
+// RUNDIR/guest-NAME.xid: the xid a dynamic guest got at its start, so finding it again is one
+// read instead of a scan of the table. Only a hint: the state's name is always checked.
+std::string index_path(const ContextTable& table, const std::string& name) {
+  return table.config().rundir + "/guest-" + name + ".xid";
+}
+
+void write_index(const ContextTable& table, const std::string& name, Xid xid) {
+  std::string path = index_path(table, name);
+  std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return;
+  std::string text = xid.str() + "\n";
+  if (::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size())) {
+    ::rename(tmp.c_str(), path.c_str());
+  } else {
+    ::unlink(tmp.c_str());
+  }
+}
+
+}  // namespace
+
 Result<std::optional<ContextState>> find_guest_context(const ContextTable& table,
                                                        const GuestConfig& config) {
-  std::vector<Xid> candidates;
-  if (config.xid) {
-    candidates.push_back(*config.xid);
-  } else {
-    auto xids = table.list();
-    if (!xids) return std::move(xids).error();
-    candidates = std::move(*xids);
-  }
-  for (Xid x : candidates) {
-    auto st = config.xid ? table.lookup(x) : table.read_state(x);
-    if (!st) {
-      if (st.error().kind == ErrorKind::kNotFound || st.error().code == ENOENT) continue;
-      if (!config.xid) continue;  // an entry being created by someone else
-      return std::move(st).error();
+  auto matches = [&](Xid x) -> std::optional<ContextState> {
+    auto st = table.lookup(x);
+    if (st && st->name == config.name) return std::move(*st);
+    return std::nullopt;
+  };
+  if (config.xid) return matches(*config.xid);
+  if (auto text = read_file(index_path(table, config.name), 64)) {
+    if (auto x = Xid::parse(std::string_view(*text).substr(0, text->find('\n')))) {
+      if (auto st = matches(*x)) return st;
     }
-    if (st->name == config.name) return std::optional<ContextState>(std::move(*st));
+  }
+  // No index, or a stale one (a start killed before writing it): scan the table.
+  auto xids = table.list();
+  if (!xids) return std::move(xids).error();
+  for (Xid x : *xids) {
+    auto st = table.read_state(x);
+    if (st && st->name == config.name) return std::optional<ContextState>(std::move(*st));
   }
   return std::optional<ContextState>();
 }
@@ -312,6 +336,7 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   Xid made(0);
   auto rc = shim::create_and_run(table, spec, [&made](Xid x) { made = x; });
   if (!rc) return std::move(rc).error().wrap(what);
+  if (!g.xid) write_index(table, g.name, made);
   if (auto r = run_script(g, roots, "post-start", made); !r) {
     return std::move(r).error().wrap("the guest runs (context " + made.str() + ") but");
   }
@@ -363,6 +388,7 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
   }
   auto reaped = table.reap(st.xid, true, true);
   if (!reaped) return std::move(reaped).error().wrap(what);
+  ::unlink(index_path(table, g.name).c_str());
   if (auto r = run_script(g, roots, "post-stop", st.xid); !r) {
     return std::move(r).error().wrap("the guest stopped but");
   }

@@ -472,14 +472,21 @@ TEST(Vserver, BadInputIsRefusedAndChangesNothing) {
   EXPECT_NE(r.err.find("limits.pids"), std::string::npos) << r.err;
   EXPECT_TRUE(rundir_entries().empty());
 
-  // The same address in two guests: refused, naming both.
+  // The same address in two guests: `config` names both files (exit 2); a start while the
+  // other guest holds the address is refused (exit 4) naming it, and leaves nothing.
   write(confdir("dup-guest") + "/vserver.toml",
         toml + "\n[[interfaces]]\naddress = \"192.0.2.10\"\n");
   build("dup-guest2", "[[interfaces]]\naddress = \"192.0.2.10\"\n");
-  r = vserver({"dup-guest", "start"});
+  r = vserver({"dup-guest", "config"});
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("dup-guest2"), std::string::npos) << r.err;
-  EXPECT_TRUE(rundir_entries().empty());
+  ASSERT_EQ(vserver({"dup-guest2", "start"}).status, 0);
+  auto entries = rundir_entries();
+  r = vserver({"dup-guest", "start"});
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_NE(r.err.find("in use by guest dup-guest2"), std::string::npos) << r.err;
+  EXPECT_EQ(rundir_entries(), entries);
+  EXPECT_EQ(vserver({"dup-guest", "running"}).status, 1);
   remove_guest("dup-guest");
   remove_guest("dup-guest2");
 }
