@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -140,6 +141,18 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
                       "-m debootstrap is not built yet", ENOSYS);
   }();
   if (!built) return std::move(built).error().wrap(what);
+  if (req.method == "clone" || req.method == "template") {
+    // The copy's /etc/hostname names the new guest (written beneath the new tree; a symlink
+    // there is left alone).
+    if (auto root = open_path(opts.vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW)) {
+      auto fd = open_beneath(root->get(), "etc/hostname", O_WRONLY | O_TRUNC | O_NOFOLLOW, 0,
+                             RESOLVE_NO_SYMLINKS);
+      if (fd) {
+        std::string line = opts.hostname + "\n";
+        (void)!::write(fd->get(), line.data(), line.size());
+      }
+    }
+  }
 
   // The configuration directory, staged and renamed into place like the tree.
   Transaction undo;

@@ -315,6 +315,25 @@ TEST(Vserver, HostileTreeRefusedAtStart) {
   EXPECT_TRUE(fs::is_empty(t + "/x"));
   EXPECT_TRUE(rundir_entries().empty());
   EXPECT_TRUE(context_cgroups().empty());
+
+  // Links inside a real /dev: the guest gets a fresh /dev; the host victims stay as they were.
+  fs::remove(vdir(name) + "/proc");
+  fs::create_directory(vdir(name) + "/proc");
+  write(t + "/victim", "victim");
+  write(t + "/victim2", "victim2");
+  fs::remove_all(vdir(name) + "/dev");
+  fs::create_directory(vdir(name) + "/dev");
+  fs::create_symlink(t + "/victim", vdir(name) + "/dev/null");
+  fs::create_symlink(t + "/victim2", vdir(name) + "/dev/console");
+  write(vdir(name) + "/dev/ptmx", "not a device");
+  r = vserver({name, "start"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = vserver({name, "exec", "sh", "-c", "echo x > /dev/null; [ -c /dev/null ] && [ -c /dev/ptmx ] && echo devices"});
+  EXPECT_EQ(r.out, "devices\n") << r.err;
+  EXPECT_EQ(slurp(t + "/victim"), "victim");
+  EXPECT_EQ(slurp(t + "/victim2"), "victim2");
+  EXPECT_EQ(vserver({name, "stop"}).status, 0);
+  EXPECT_EQ(slurp(t + "/victim"), "victim");
   remove_guest(name);
 }
 
@@ -503,7 +522,7 @@ TEST(Vserver, ConfigPrintsTheEffectiveSettings) {
   // The limit holds in the running guest.
   ASSERT_EQ(vserver({"cfg-guest", "start"}).status, 0);
   r = vserver({"cfg-guest", "exec", "sh", "-c",
-               "for i in $(seq 80); do sleep 5 & done 2>/dev/null; echo done"});
+               "for i in $(seq 80); do sleep 5 >/dev/null 2>&1 & done 2>/dev/null; echo done"});
   r = vserver({"cfg-guest", "exec", "sh", "-c", "ps | grep -c 'sleep 5'"});
   EXPECT_LE(std::stoi("0" + trim(r.out)), 64) << r.out;
   remove_guest("cfg-guest");
@@ -551,6 +570,41 @@ TEST(Vserver, BootStartsAMarkInDependencyOrder) {
   EXPECT_NE(r.err.find("cycle"), std::string::npos) << r.err;
   EXPECT_EQ(vserver({"boot-db", "running"}).status, 1);
   for (const char* g : {"boot-db", "boot-web", "boot-other"}) remove_guest(g);
+}
+
+// Every build method through the command line, each guest started and used.
+TEST(Vserver, EveryBuildMethodFromTheCli) {
+  build("m-busybox");
+  write(vdir("m-busybox") + "/etc/motd", "cloned?");
+  auto r = vserver({"m-clone", "build", "-m", "clone", "--source", "m-busybox", "-q"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(slurp(vdir("m-clone") + "/etc/motd"), "cloned?");
+  EXPECT_NE(slurp(confdir("m-clone") + "/vserver.toml").find("source = \"m-busybox\""),
+            std::string::npos);
+  std::string tarball = root_env().tmp + "/m.tar.gz";
+  ASSERT_EQ(run_cmd({"tar", "-C", vdir("m-busybox"), "-czf", tarball, "."}).status, 0);
+  r = vserver({"m-template", "build", "-m", "template", "--source", tarball, "-q"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = vserver({"m-host", "build", "-m", "host", "-q"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = vserver({"m-skel", "build", "-m", "skeleton", "-q"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(fs::exists(vdir("m-skel") + "/etc/passwd"));
+  for (const char* g : {"m-clone", "m-template", "m-host"}) {
+    SCOPED_TRACE(g);
+    r = vserver({g, "start"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    r = vserver({g, "exec", "/bin/sh", "-c", "echo ok from $(cat /etc/hostname)"});
+    EXPECT_EQ(r.out, std::string("ok from ") + g + "\n") << r.err;
+  }
+  // The host guest runs the host's binaries, read-only.
+  r = vserver({"m-host", "exec", "/bin/sh", "-c", "touch /usr/x"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_FALSE(fs::exists("/usr/x"));
+  for (const char* g : {"m-busybox", "m-clone", "m-template", "m-host", "m-skel"}) {
+    remove_guest(g);
+    EXPECT_FALSE(fs::exists(vdir(g))) << g;
+  }
 }
 
 // 200 start/stop cycles leave no mount, cgroup, pin, run dir entry or fd behind.
