@@ -607,6 +607,26 @@ TEST(Vserver, EveryBuildMethodFromTheCli) {
   }
 }
 
+// enter: a login shell on a pty of its own (driven here through script(1), which gives the
+// command a terminal); without a terminal it reads commands from stdin. The exit status
+// comes through both ways.
+TEST(Vserver, EnterGivesAShellOnItsOwnPty) {
+  const std::string name = "enter-guest";
+  build(name);
+  ASSERT_EQ(vserver({name, "start"}).status, 0);
+  std::string cmd = tool_path("vserver") + " " + name + " enter";
+  auto r = run_cmd({"bash", "-c",
+                    "printf 'readlink /proc/self/fd/0; echo hi-$((6*7)); exit 5\\n' | "
+                    "script -qec '" + cmd + "' /dev/null"});
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_NE(r.out.find("hi-42"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << "the shell has a pty: " << r.out;
+  r = run_cmd({"bash", "-c", "echo 'echo $((6*7)); exit 3' | " + cmd});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_EQ(r.out, "42\n");
+  remove_guest(name);
+}
+
 // 200 start/stop cycles leave no mount, cgroup, pin, run dir entry or fd behind.
 TEST(Vserver, TwoHundredCyclesLeaveNothingBehind) {
   const std::string name = "cycles";

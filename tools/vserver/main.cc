@@ -152,6 +152,20 @@ int cmd_start(const Global& g, const std::string& name, const std::vector<std::s
     hooks.at_step = [where](const char* step) {
       if (where == step) ::raise(SIGSTOP);
     };
+  } else if (std::getenv("VSERVER_TRACE_STEPS")) {
+    // Where a start spends its time: milliseconds since the process began, per step.
+    hooks.at_step = [](const char* step) {
+      struct timespec now {};
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      static const double t0 = [] {
+        struct timespec s {};
+        ::clock_gettime(CLOCK_MONOTONIC, &s);
+        return s.tv_sec * 1e3 + s.tv_nsec / 1e6;
+      }();
+      std::fprintf(stderr, "vserver: %8.2f ms %s\n", now.tv_sec * 1e3 + now.tv_nsec / 1e6 - t0,
+                   step);
+    };
+    hooks.at_step("begin");
   }
   auto xid = vs::start_guest(table, roots, *cfg, hooks);
   if (!xid) return fail(xid.error());
