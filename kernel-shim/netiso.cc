@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -223,7 +224,17 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
   }
   UniqueFd guest_ns(::open((table.ns_dir(xid) + "/net").c_str(), O_RDONLY | O_CLOEXEC));
   if (!guest_ns) return sys_error("open", table.ns_dir(xid) + "/net").wrap(what);
-
+  // The caller's namespace becomes the host side: from inside the context it would be the
+  // context's own. (Inside, the pin is not even a pin: the context's mount namespace is
+  // older than its pins.)
+  auto ino = st->ns_inodes.find("net");
+  struct stat pin {}, mine {};
+  if (ino == st->ns_inodes.end() || ::fstat(guest_ns.get(), &pin) < 0 ||
+      pin.st_ino != ino->second || ::stat("/proc/thread-self/ns/net", &mine) < 0 ||
+      mine.st_ino == ino->second) {
+    return make_error(ErrorKind::kWrongState, "isolated network", "context " + xid.str(),
+                      "run from the host, not from inside the context", EINVAL);
+  }
   auto nl = net_lock(table);
   if (!nl) return std::move(nl).error().wrap(what);
   if (auto r = check_addresses_free(table, xid, spec.addrs); !r) return r;

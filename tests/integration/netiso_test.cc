@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <signal.h>
@@ -233,6 +235,14 @@ TEST_F(Netiso, RefusesAContextWithoutItsOwnNetworkNamespace) {
   EXPECT_EQ(r.status, 4) << r.err;
   EXPECT_TRUE(contains(r.err, "no net namespace of its own")) << r.err;
   EXPECT_FALSE(contains(links_h(), bridge("b"))) << "nothing is made for a refused context";
+  // From inside a context with its own namespace, "host" would be the context itself.
+  auto g = guest("42114");
+  char abs[PATH_MAX];
+  ASSERT_NE(::realpath(tool_path("chbind").c_str(), abs), nullptr);
+  auto in = in_guest("42114", {abs, "--xid", "42114", "--isolated", "--bridge",
+                               bridge("b"), "--ip", "10.88.1.2/24"});
+  EXPECT_EQ(in.status, 4) << in.err;
+  EXPECT_TRUE(contains(in.err, "run from the host")) << in.err;
   run_cmd({tool_path("vkill"), "--xid", "42102", "-s", "KILL"});
 }
 
