@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -165,9 +166,14 @@ Result<void> receive(int fd, uint32_t seq, bool dump, const std::string& op,
       n = ::recv(fd, buf.data(), buf.size(), 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return sys_error(op, subject);
-    int len = static_cast<int>(n);
-    for (auto* m = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(m, len);
-         m = NLMSG_NEXT(m, len)) {
+    // NLMSG_OK/NLMSG_NEXT, without their signed/unsigned comparison.
+    size_t left = static_cast<size_t>(n);
+    for (const char* p = buf.data(); left >= sizeof(nlmsghdr);) {
+      const auto* m = reinterpret_cast<const nlmsghdr*>(p);
+      if (m->nlmsg_len < sizeof(nlmsghdr) || m->nlmsg_len > left) break;
+      size_t step = std::min<size_t>(NLMSG_ALIGN(m->nlmsg_len), left);
+      p += step;
+      left -= step;
       if (m->nlmsg_seq != seq) continue;  // a stale answer to an earlier request
       if (m->nlmsg_type == NLMSG_DONE) return ok();
       if (m->nlmsg_type == NLMSG_ERROR) {
