@@ -239,6 +239,20 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
   if (!nl) return std::move(nl).error().wrap(what);
   if (auto r = check_addresses_free(table, xid, spec.addrs); !r) return r;
 
+  auto host = Rtnl::open();
+  if (!host) return std::move(host).error().wrap(what);
+  // Teardown deletes the host end by name: it must be ours, not a leftover of someone else.
+  if (spec.link == IsoLink::kVeth) {
+    auto clash = host->link(host_veth_name(xid));
+    if (clash) {
+      return make_error(ErrorKind::kWrongState, "create veth pair", host_veth_name(xid),
+                        "a host interface of that name exists already (not made for this "
+                        "context; delete it first)",
+                        EEXIST);
+    }
+    if (clash.error().kind != ErrorKind::kNotFound) return std::move(clash).error().wrap(what);
+  }
+
   // Record first, then make: whatever exists at a crash is in the state for the reaper.
   Transaction undo;
   undo.on_rollback([&] {
@@ -263,8 +277,6 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
   st->attrs[kNetIpAttr] = join_addrs(spec.addrs.all());
   if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);
 
-  auto host = Rtnl::open();
-  if (!host) return std::move(host).error().wrap(what);
   std::vector<NetAddress> gateways = spec.gateways;
   if (spec.link == IsoLink::kVeth) {
     if (auto r = host_side_veth(*host, xid, spec, guest_ns.get(), &gateways); !r) {

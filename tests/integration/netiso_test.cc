@@ -328,6 +328,38 @@ TEST_F(Netiso, NothingRemainsAfterTheContextDiedEvenIfItsToolWasKilled) {
   ::closedir(d);
 }
 
+TEST_F(Netiso, AForeignInterfaceWithTheHostEndsNameIsNeverDeleted) {
+  ASSERT_TRUE(sh("ip -n " + ns_h() + " link add vsv42115 type veth peer name vsiz" + suffix()));
+  auto g = guest("42115");
+  auto r = chbind_in_h({"--xid", "42115", "--isolated", "--bridge", bridge("f"), "--ip",
+                        "10.88.9.1/24"});
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_TRUE(contains(r.err, "exists already")) << r.err;
+  g.reset();
+  ASSERT_TRUE(wait_until([] {
+    return !contains(run_cmd({tool_path("vcontext"), "--list"}).out, "42115");
+  }));
+  EXPECT_TRUE(contains(links_h(), "vsv42115@")) << links_h();
+  sh("ip -n " + ns_h() + " link del vsv42115");
+}
+
+TEST_F(Netiso, AFailedSetupLeavesNothing) {
+  std::string br = bridge("x");
+  auto g = guest("42116");
+  // The gateway is on no subnet of eth0: the last netlink step (the route) fails.
+  auto r = chbind_in_h({"--xid", "42116", "--isolated", "--bridge", br, "--gateway",
+                        "10.99.0.1", "--ip", "10.88.10.1/24"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "add default route via 10.99.0.1")) << r.err;
+  EXPECT_FALSE(contains(links_h(), "vsv42116")) << links_h();
+  EXPECT_FALSE(contains(links_h(), br)) << "the bridge made for it goes too: " << links_h();
+  EXPECT_EQ(run_cmd({tool_path("chbind"), "--show", "--xid", "42116"}).out, "mode private\n");
+  EXPECT_NE(::access((root_env().rundir + "/42116/hostns").c_str(), F_OK), 0);
+  // And the context can be set up afterwards.
+  EXPECT_EQ(chbind_in_h({"--xid", "42116", "--isolated", "--bridge", br, "--ip",
+                         "10.88.10.1/24"}).status, 0);
+}
+
 TEST_F(Netiso, AnAdministratorsBridgeStays) {
   std::string br = bridge("k");
   ASSERT_TRUE(sh("ip -n " + ns_h() + " link add " + br + " type bridge"));
