@@ -329,6 +329,18 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const Attrs& at
   } else {
     note(std::move(host).error());
   }
+  // A macvlan lives in the context's namespace only: deleted there (a rolled-back setup
+  // may be retried; a reaped context's namespace would take it along anyway).
+  if (std::string itf = get(kAttrIf); get(kAttrLink) == "macvlan" && !itf.empty()) {
+    UniqueFd guest_ns(::open((table.ns_dir(xid) + "/net").c_str(), O_RDONLY | O_CLOEXEC));
+    if (guest_ns) {
+      auto guest = Rtnl::open_in(guest_ns.get(), "context " + xid.str());
+      if (guest) {
+        auto l = guest->link(itf);
+        if (l) note(guest->del_link(l->index, itf));
+      }
+    }
+  }
   if (!get(kAttrNat).empty()) note(remove_nat_rules(hostns ? hostns.get() : -1, xid));
   std::string br = get(kAttrBridge);
   if (host && get(kAttrLink) == "veth" && !br.empty()) {

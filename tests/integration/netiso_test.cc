@@ -449,6 +449,14 @@ TEST_F(Netiso, MacvlanOnAParent) {
   EXPECT_EQ(r.status, 0) << r.err;
   auto addr = in_guest("42112", {"ip", "-o", "addr", "show", "dev", "eth0"});
   EXPECT_TRUE(contains(addr.out, "10.88.8.1/24")) << addr.out;
+  EXPECT_TRUE(contains(in_guest("42112", {"ip", "-d", "link", "show", "eth0"}).out, "macvlan"));
+  // A failed setup deletes the macvlan inside (so it can be retried).
+  auto g2 = guest("42117");
+  auto bad = chbind_in_h({"--xid", "42117", "--isolated", "--macvlan", parent, "--gateway",
+                          "10.99.0.1", "--ip", "10.88.8.2/24"});
+  EXPECT_EQ(bad.status, 1) << bad.err;
+  EXPECT_FALSE(contains(in_guest("42117", {"ip", "-o", "link"}).out, "eth0"));
+  g2.reset();
   g.reset();
   sh("ip -n " + ns_h() + " link del " + parent);
 }
