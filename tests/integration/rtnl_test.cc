@@ -90,6 +90,23 @@ TEST_F(RtnlTest, BridgeVethAddressRouteAndDelete) {
   EXPECT_EQ(gone.error().kind, ErrorKind::kNotFound);
 }
 
+// Why teardown may leave a veth alone if it must: the pair goes with the peer's namespace
+// (asynchronously, once the namespace's last reference is gone).
+TEST_F(RtnlTest, VethDiesWithItsPeersNamespace) {
+  auto host = Rtnl::open_in(fa_.get(), "A");
+  ASSERT_TRUE(host);
+  ASSERT_TRUE(host->add_veth("vsrh", "eth0", fb_.get()));
+  ASSERT_TRUE(host->link("vsrh"));
+  fb_.reset();
+  ASSERT_TRUE(sh("ip netns del " + b_));
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    gone = !host->link("vsrh");
+    if (!gone) ::usleep(25000);
+  }
+  EXPECT_TRUE(gone) << "the host end outlived the peer's namespace by 5 s";
+}
+
 TEST_F(RtnlTest, MissingLinkIsNotFound) {
   auto host = Rtnl::open_in(fa_.get(), "A");
   ASSERT_TRUE(host);
