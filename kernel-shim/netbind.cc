@@ -586,7 +586,7 @@ Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
   return ok();
 }
 
-Result<void> check_addresses_free(const ContextTable& table, Xid xid, const NetBind& bind) {
+Result<void> refuse_taken_addresses(const ContextTable& table, Xid xid, const NetBind& bind) {
   // No reaping here (the reaper takes the network lock the caller holds): dead entries are
   // skipped instead. A context being created is alive (its first process is in its cgroup).
   auto xids = table.entries();
@@ -625,7 +625,7 @@ Result<void> apply_net_bind(const ContextTable& table, Xid xid, const NetBind& b
   }
   auto nl = net_lock(table);
   if (!nl) return std::move(nl).error().wrap(what);
-  if (auto r = check_addresses_free(table, xid, bind); !r) return r;
+  if (auto r = refuse_taken_addresses(table, xid, bind); !r) return r;
   auto cg = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
   if (!cg) return std::move(cg).error().wrap(what);
   if (auto r = attach_net_bind(cg->v2_fd(), xid, bind); !r) return r;

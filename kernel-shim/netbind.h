@@ -77,7 +77,7 @@ Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind);
 /// Refuses (usage error naming the other context) an address of `bind` that another live
 /// context has, in either network mode. The caller holds the network lock (netiso.h
 /// net_lock()) until it has recorded the addresses, so two starts cannot both pass.
-Result<void> check_addresses_free(const ContextTable& table, Xid xid, const NetBind& bind);
+Result<void> refuse_taken_addresses(const ContextTable& table, Xid xid, const NetBind& bind);
 
 /// Gives context `xid` the addresses `bind`: under the context's lock, refuses (usage error)
 /// an address another live context has (under the network lock), attaches the programs and

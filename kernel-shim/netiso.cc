@@ -237,7 +237,7 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
   }
   auto nl = net_lock(table);
   if (!nl) return std::move(nl).error().wrap(what);
-  if (auto r = check_addresses_free(table, xid, spec.addrs); !r) return r;
+  if (auto r = refuse_taken_addresses(table, xid, spec.addrs); !r) return r;
 
   auto host = Rtnl::open();
   if (!host) return std::move(host).error().wrap(what);
