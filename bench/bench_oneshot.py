@@ -7,6 +7,17 @@ relative to) and, where installed, bubblewrap, crun and lxc-execute. Two variant
   nonet  vcontext default namespaces (mnt,pid,uts,ipc,cgroup) | unshare -fpmui | bwrap pid,uts,ipc
   net    vcontext --namespaces mnt,pid,uts,ipc,net             | unshare -fpmuin | bwrap + net
 
+and a third, `netmode` (skip with --no-netmode): what a guest's network costs at start, each
+row the same shape `vcontext --create --persistent X -- /bin/true; [chbind ...]; vcontext
+--release X` (create, set up, tear down), in a bench-made network namespace (NETNS, with the
+bridge vsbench0 made beforehand, as an administrator's would be), so nothing reaches the host:
+
+  base      no net namespace, no binding (the floor of this variant)
+  shared    + chbind --xid X --ip 10.199.0.1/24 (cgroup-BPF programs)
+  netns     own net namespace, loopback only
+  isolated  own net namespace + chbind --xid X --isolated --bridge vsbench0 --ip 10.199.0.2/24
+            (veth pair, bridge port, address, route; teardown deletes the veth)
+
 Method: ROUNDS interleaved rounds (the command order rotates each round); in every round each
 command runs RUNS times, each run timed with time.perf_counter() around subprocess.run().
 Two warm-up rounds are not counted. Reported per command: median, min, max (ms) of all samples,
@@ -28,6 +39,8 @@ import time
 
 RUNDIR = "/tmp/vs-bench-run"
 CGROUP_PARENT = "vserver-bench"
+NETNS = "vs-bench-net"
+BENCH_XID = "45001"
 DN = subprocess.DEVNULL
 
 
@@ -124,6 +137,46 @@ class Cmd:
         return f"{self.variant} | {self.tool}"
 
 
+def make_netns(notes):
+    """The bench's network namespace with an existing bridge; False (and a note) if not."""
+    cmds = [["ip", "netns", "add", NETNS],
+            ["ip", "-n", NETNS, "link", "set", "lo", "up"],
+            ["ip", "-n", NETNS, "link", "add", "vsbench0", "type", "bridge"],
+            ["ip", "-n", NETNS, "link", "set", "vsbench0", "up"]]
+    for c in cmds:
+        r = subprocess.run(c, stdin=DN, stdout=DN, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            notes.append(f"netmode skipped: `{' '.join(c)}`: {r.stderr.strip()[:200]}")
+            return False
+    return True
+
+
+def remove_netns():
+    subprocess.run(["ip", "netns", "del", NETNS], stdin=DN, stdout=DN, stderr=DN)
+
+
+def netmode_commands(a):
+    tools = os.path.join(a.build, "tools")
+    common = ["--rundir", RUNDIR, "--cgroup-parent", CGROUP_PARENT]
+    vc = " ".join([os.path.join(tools, "vcontext")] + common)
+    chbind = " ".join([os.path.join(tools, "chbind")] + common)
+    x = BENCH_XID
+
+    def row(tool, ns, setup, floor=False):
+        script = (f"{vc} --create --persistent --silent --xid {x} --namespaces {ns} -- /bin/true"
+                  f"{' && ' + setup if setup else ''} && {vc} --release --xid {x}")
+        return Cmd("netmode", tool, ["nsenter", f"--net=/run/netns/{NETNS}", "/bin/sh", "-c",
+                                     script], floor=floor)
+    return [
+        row("base: no net namespace, not bound", "mnt,pid,uts,ipc", "", floor=True),
+        row("shared: + chbind --ip (cgroup-BPF)", "mnt,pid,uts,ipc",
+            f"{chbind} --xid {x} --ip 10.199.0.1/24"),
+        row("netns: own net namespace, loopback only", "mnt,pid,uts,ipc,net", ""),
+        row("isolated: + chbind --isolated --bridge (veth)", "mnt,pid,uts,ipc,net",
+            f"{chbind} --xid {x} --isolated --bridge vsbench0 --ip 10.199.0.2/24"),
+    ]
+
+
 def build_commands(a, top, root, notes):
     cmds = []
     vcontext = os.path.join(a.build, "tools", "vcontext")
@@ -174,6 +227,8 @@ def build_commands(a, top, root, notes):
             cmds.append(Cmd(v, "lxc-execute", ["lxc-execute", "-P", lxcpath, "-n",
                                                f"vs-bench-{v}-{{n}}", "-f", conf, "--",
                                                "/bin/true"]))
+    if a.netmode and have_vcontext and make_netns(notes):
+        cmds += netmode_commands(a)
     return cmds
 
 
@@ -250,6 +305,11 @@ def report(cmds, a, notes, root):
           "row with vcontext's payload.")
     print("- vcontext's default namespaces include cgroup (mnt,pid,uts,ipc,cgroup); "
           "unshare -fpmui does not make a cgroup namespace.")
+    if any(c.variant == "netmode" for c in cmds):
+        print("- netmode rows: three tool runs each (create a persistent context running "
+              "/bin/true, set up its network, release = reap + teardown), through nsenter "
+              "into a bench network namespace; ratios are to the `base` row. The network's "
+              "own cost is a row minus `base` (shared, netns) or minus `netns` (isolated).")
     for n in notes:
         print(f"- {n}")
 
@@ -263,6 +323,8 @@ def main():
                     help="meson build dir with tools/vcontext (default build-gcc)")
     ap.add_argument("--reference", action="store_true",
                     help="add an `unshare ... /bin/true` row without chroot (vcontext's payload)")
+    ap.add_argument("--no-netmode", dest="netmode", action="store_false",
+                    help="skip the shared vs isolated network rows")
     ap.add_argument("--keep-rootfs", action="store_true", help="do not remove the temp rootfs")
     ap.add_argument("-v", "--verbose", action="store_true", help="print progress on stderr")
     a = ap.parse_args()
@@ -281,6 +343,7 @@ def main():
         report(cmds, a, notes, root)
     finally:
         reap()
+        remove_netns()
         if a.keep_rootfs:
             print(f"(rootfs kept in {top})", file=sys.stderr)
         elif any(m == top or m.startswith(top + "/") for m in mount_points()):

@@ -23,7 +23,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "bench: run as root (namespaces, cgroups)" >&2
   exit 2
 fi
-for tool in python3 unshare chroot busybox; do
+for tool in python3 unshare chroot busybox nsenter ip; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 2; }
 done
 if ! file -L "$(command -v busybox)" 2>/dev/null | grep -q 'statically linked' &&
@@ -33,6 +33,8 @@ if ! file -L "$(command -v busybox)" 2>/dev/null | grep -q 'statically linked' &
 fi
 
 cleanup() {
+  # The netmode rows' network namespace (its bridge and any veth go with it).
+  ip netns del vs-bench-net 2>/dev/null || true
   # Mounts under the run dir (its tmpfs, namespace pins), deepest first.
   local m
   while read -r m; do

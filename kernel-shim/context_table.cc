@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel-shim/netiso.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
 
@@ -38,7 +39,7 @@ std::string ContextState::serialize() const {
   s += "creator_pid=" + std::to_string(creator_pid) + "\n";
   s += "created=" + std::to_string(created) + "\n";
   if (!name.empty()) s += "name=" + name + "\n";
-  for (const auto& [name, ino] : ns_inodes) s += "ns." + name + "=" + std::to_string(ino) + "\n";
+  for (const auto& [ns, ino] : ns_inodes) s += "ns." + ns + "=" + std::to_string(ino) + "\n";
   for (const auto& [key, value] : attrs) s += "attr." + key + "=" + value + "\n";
   return s;
 }
@@ -237,7 +238,14 @@ Result<bool> ContextTable::reap(Xid xid, bool force, bool wait) const {
   if (*live) return false;
 
   std::optional<Error> first;
-  if (auto r = unpin_namespaces(ns_dir(xid)); !r) first = std::move(r).error();
+  // While the context's network namespace is still pinned: the host side of its network.
+  struct stat hostns {};
+  if ((state && is_isolated(state->attrs)) ||
+      ::lstat((entry_dir(xid) + "/hostns").c_str(), &hostns) == 0) {
+    auto r = teardown_isolated_net(*this, xid, state ? state->attrs : std::map<std::string, std::string>{});
+    if (!r) first = std::move(r).error();
+  }
+  if (auto r = unpin_namespaces(ns_dir(xid)); !r && !first) first = std::move(r).error();
   std::string state_file = entry_dir(xid) + "/state";
   if (::unlink(state_file.c_str()) < 0 && errno != ENOENT && !first) {
     first = sys_error("unlink", state_file);
@@ -256,11 +264,10 @@ Result<bool> ContextTable::reap(Xid xid, bool force, bool wait) const {
   return true;
 }
 
-Result<std::vector<Xid>> ContextTable::list() const {
-  std::vector<Xid> out;
+Result<std::vector<Xid>> ContextTable::entries() const {
   UniqueFd dfd(::open(config_.rundir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd) {
-    if (errno == ENOENT) return out;
+    if (errno == ENOENT) return std::vector<Xid>{};
     return sys_error("open", config_.rundir);
   }
   DIR* d = ::fdopendir(dfd.release());
@@ -277,7 +284,14 @@ Result<std::vector<Xid>> ContextTable::list() const {
   }
   ::closedir(d);
   std::sort(seen.begin(), seen.end());
-  for (Xid x : seen) {
+  return seen;
+}
+
+Result<std::vector<Xid>> ContextTable::list() const {
+  std::vector<Xid> out;
+  auto seen = entries();
+  if (!seen) return std::move(seen).error();
+  for (Xid x : *seen) {
     auto reaped = reap(x);
     if (!reaped) return std::move(reaped).error();
     struct stat st {};

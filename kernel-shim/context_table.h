@@ -87,10 +87,13 @@ class ContextTable {
   Result<bool> alive(Xid xid) const;
 
   /// Reaps the entry if it is dead and not persistent (or `force` for a persistent one):
-  /// unpins, removes cgroups, the entry directory and the lock file. Returns whether it
+  /// removes the host side of its isolated network (netiso.h), unpins, removes cgroups, the
+  /// entry directory and the lock file. Returns whether it
   /// reaped. Skips (false) an entry whose lock is held by someone else (being created),
   /// unless `wait` (the creator, after its context's first process ended).
   Result<bool> reap(Xid xid, bool force = false, bool wait = false) const;
+  /// The xids that have an entry (dead or alive), without reaping or locking anything.
+  Result<std::vector<Xid>> entries() const;
   /// The xids that have an entry, after reaping the dead ones.
   Result<std::vector<Xid>> list() const;
 

@@ -12,6 +12,7 @@
 
 #include "kernel-shim/cgroup.h"
 #include "kernel-shim/context_table.h"
+#include "kernel-shim/netiso.h"
 #include "lib/base/parse.h"
 #include "lib/base/unique_fd.h"
 
@@ -585,19 +586,15 @@ Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
   return ok();
 }
 
-Result<void> apply_net_bind(const ContextTable& table, Xid xid, const NetBind& bind) {
-  const std::string what = "bind context " + xid.str();
-  if (bind.empty()) return usage_error("--ip", "at least one address is needed");
-  auto lk = table.lock(xid, true);
-  if (!lk) return std::move(lk).error().wrap(what);
-  auto st = table.read_state(xid);
-  if (!st) return std::move(st).error();
-  // Other contexts' entries are reaped by list() when dead; a locked one (being created)
-  // is skipped there but still read here.
-  auto xids = table.list();
-  if (!xids) return std::move(xids).error().wrap(what);
+Result<void> refuse_taken_addresses(const ContextTable& table, Xid xid, const NetBind& bind) {
+  // No reaping here (the reaper takes the network lock the caller holds): dead entries are
+  // skipped instead. A context being created is alive (its first process is in its cgroup).
+  auto xids = table.entries();
+  if (!xids) return std::move(xids).error();
   for (Xid other : *xids) {
     if (other == xid) continue;
+    auto live = table.alive(other);
+    if (!live || !*live) continue;
     auto ost = table.read_state(other);
     if (!ost) continue;
     auto theirs = net_bind_from_attrs(ost->attrs);
@@ -612,6 +609,23 @@ Result<void> apply_net_bind(const ContextTable& table, Xid xid, const NetBind& b
       }
     }
   }
+  return ok();
+}
+
+Result<void> apply_net_bind(const ContextTable& table, Xid xid, const NetBind& bind) {
+  const std::string what = "bind context " + xid.str();
+  if (bind.empty()) return usage_error("--ip", "at least one address is needed");
+  auto lk = table.lock(xid, true);
+  if (!lk) return std::move(lk).error().wrap(what);
+  auto st = table.read_state(xid);
+  if (!st) return std::move(st).error();
+  if (is_isolated(st->attrs)) {
+    return make_error(ErrorKind::kWrongState, "bind", "context " + xid.str(),
+                      "it is in isolated network mode (its addresses are on its eth0)", EINVAL);
+  }
+  auto nl = net_lock(table);
+  if (!nl) return std::move(nl).error().wrap(what);
+  if (auto r = refuse_taken_addresses(table, xid, bind); !r) return r;
   auto cg = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
   if (!cg) return std::move(cg).error().wrap(what);
   if (auto r = attach_net_bind(cg->v2_fd(), xid, bind); !r) return r;

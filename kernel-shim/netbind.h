@@ -74,8 +74,14 @@ Result<NetBind> net_bind_from_attrs(const std::map<std::string, std::string>& at
 /// Errors: the bpf(2) call that failed (with the verifier log's last line, if any).
 Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind);
 
+/// Refuses (usage error naming the other context) an address of `bind` that another live
+/// context has, in either network mode. The caller holds the network lock (netiso.h
+/// net_lock()) until it has recorded the addresses, so two starts cannot both pass.
+Result<void> refuse_taken_addresses(const ContextTable& table, Xid xid, const NetBind& bind);
+
 /// Gives context `xid` the addresses `bind`: under the context's lock, refuses (usage error)
-/// an address another live context has, attaches the programs and records "net.ip".
+/// an address another live context has (under the network lock), attaches the programs and
+/// records "net.ip". A context in isolated mode is a wrong-state error.
 Result<void> apply_net_bind(const ContextTable& table, Xid xid, const NetBind& bind);
 
 }  // namespace vs::shim

@@ -176,7 +176,7 @@ TEST_F(Netbind, ServiceOnTheWildcardIsReachableAtTheGuestsAddressOnly) {
     EXPECT_NE(no.out.find("ERR"), std::string::npos) << other << ": " << no.out;
   }
   auto show = run_cmd({tool_path("chbind"), "--show", "--xid", "41201"});
-  EXPECT_EQ(show.out, "ip 10.77.0.1/24\nloopback 127.160.241.1\n") << show.err;
+  EXPECT_EQ(show.out, "mode shared\nip 10.77.0.1/24\nloopback 127.160.241.1\n") << show.err;
 }
 
 TEST_F(Netbind, ListenWithoutBindServesNoForeignAddress) {
