@@ -31,7 +31,8 @@ using ProgressFn = std::function<void(const BuildProgress&)>;
 struct BuildOptions {
   std::string vdir;             ///< the guest's root tree to create (absolute path)
   bool force = false;           ///< replace an existing vdir
-  std::string hostname = "vserver";  ///< written to etc/hostname and etc/hosts (skeleton)
+  std::string hostname = "vserver";  ///< written to etc/hostname and etc/hosts (skeleton);
+                                     ///< etc/hostname (debootstrap)
   ProgressFn progress;          ///< optional; called every few hundred files and at the end
   bool keep_devices = false;    ///< clone/template: recreate device nodes instead of skipping
   uint64_t max_files = 2'000'000;         ///< E41 count cap (clone, template)

@@ -36,6 +36,7 @@
 #include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
 #include "lib/build/build.h"
+#include "lib/build/entry_check.h"
 #include "lib/build/staging.h"
 
 namespace vs::build {
@@ -177,11 +178,12 @@ Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run
 namespace {
 
 // The /etc files of the host that the first stage's tools (sh, wget, gpgv, dpkg-deb, awk)
-// need: the loader cache, name resolution, users for `id`, alternatives for awk, TLS roots.
+// need: the loader cache, name resolution, users for `id`, alternatives for awk, TLS roots,
+// apt's configuration (debootstrap asks apt-config for a proxy).
 constexpr const char* kHostEtc[] = {
     "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "resolv.conf", "hosts", "nsswitch.conf",
     "host.conf", "gai.conf", "passwd", "group", "services", "protocols", "alternatives",
-    "ssl", "ca-certificates", "wgetrc", "localtime", "debian_version",
+    "ssl", "ca-certificates", "wgetrc", "localtime", "debian_version", "apt",
 };
 // Top-level directories of the host that are usually merged-/usr symlinks.
 constexpr const char* kHostLibDirs[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
@@ -260,6 +262,24 @@ std::string tail_of(int fd, size_t max_lines) {
   return pos == std::string::npos ? buf : buf.substr(pos + 1);
 }
 
+// etc/hostname of the finished tree (guest-made by now: no symlink, no FIFO, beneath root).
+Result<void> write_hostname(int root_fd, const std::string& hostname) {
+  auto fd = open_beneath(root_fd, "etc/hostname",
+                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, 0644,
+                         RESOLVE_NO_SYMLINKS);
+  if (!fd) return std::move(fd).error();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) < 0) return sys_error("stat", "etc/hostname");
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(ErrorKind::kFailed, "write", "etc/hostname", "not a regular file", EINVAL);
+  }
+  std::string text = hostname + "\n";
+  if (::write(fd->get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return sys_error("write", "etc/hostname");
+  }
+  return ok();
+}
+
 Result<void> stage(const shim::ContextTable& table, const ConfinedRun& run, int capture,
                    const char* name) {
   auto code = run_confined(table, run);
@@ -284,6 +304,9 @@ Result<BuildResult> build_debootstrap(const BuildOptions& opts,
                                       const std::vector<std::string>& args) {
   auto parsed = build::parse_debootstrap_args(args);
   if (!parsed) return std::move(parsed).error().wrap("build -m debootstrap");
+  if (!build::valid_hostname(opts.hostname)) {
+    return usage_error(opts.hostname, "not a hostname (DNS labels of letters, digits and `-`)");
+  }
   BuildResult result;
   std::string what = "build debootstrap `" + parsed->suite + "` into `" + opts.vdir + "`";
   if (::access(build::kDebootstrap, X_OK) < 0) {
@@ -340,6 +363,9 @@ Result<BuildResult> build_debootstrap(const BuildOptions& opts,
   auto status = open_beneath(staging->root_fd(), "var/lib/dpkg/status", O_RDONLY,
                              0, RESOLVE_NO_SYMLINKS);
   if (!status) return std::move(status).error().wrap(what + ": no dpkg status after debootstrap");
+  if (auto r = build::write_hostname(staging->root_fd(), opts.hostname); !r) {
+    return std::move(r).error().wrap(what);
+  }
   auto c = staging->commit(0755);
   if (!c) return std::move(c).error().wrap(what);
   return result;
