@@ -43,7 +43,8 @@ namespace vs::build {
 namespace {
 
 bool is_name_char(char c, std::string_view extra) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || extra.find(c) != std::string_view::npos;
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         extra.find(c) != std::string_view::npos;
 }
 
 // Debian suite/codename and package names: lowercase, digits and a few punctuation marks;
@@ -58,14 +59,14 @@ bool valid_mirror(std::string_view url) {
                 url.rfind("file:///", 0) == 0;
   if (!scheme || url.size() > 1024) return false;
   return std::none_of(url.begin(), url.end(), [](char c) {
-    return static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '\'' || c == '"' ||
-           c == '\\';
+    return static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '\'' || c == '"' || c == '\\';
   });
 }
 
 Error arg_error(const std::string& arg, const std::string& detail) {
-  return usage_error(arg, detail + " (usage: -d SUITE [--mirror URL] [--variant minbase|buildd|-]"
-                               " [--include PKG,PKG])");
+  return usage_error(arg, detail +
+                              " (usage: -d SUITE [--mirror URL] [--variant minbase|buildd|-]"
+                              " [--include PKG,PKG])");
 }
 
 }  // namespace
@@ -82,11 +83,16 @@ Result<DebootstrapArgs> parse_debootstrap_args(const std::vector<std::string>& a
       inline_value = true;
     }
     bool* seen = nullptr;
-    if (opt == "-d") seen = &seen_suite;
-    else if (opt == "--mirror") seen = &seen_mirror;
-    else if (opt == "--variant") seen = &seen_variant;
-    else if (opt == "--include") seen = &seen_include;
-    else return arg_error(args[i], "unknown debootstrap method argument");
+    if (opt == "-d")
+      seen = &seen_suite;
+    else if (opt == "--mirror")
+      seen = &seen_mirror;
+    else if (opt == "--variant")
+      seen = &seen_variant;
+    else if (opt == "--include")
+      seen = &seen_include;
+    else
+      return arg_error(args[i], "unknown debootstrap method argument");
     if (*seen) return arg_error(opt, "given twice");
     *seen = true;
     if (!inline_value) {
@@ -100,8 +106,9 @@ Result<DebootstrapArgs> parse_debootstrap_args(const std::vector<std::string>& a
       out.suite = value;
     } else if (opt == "--mirror") {
       if (!valid_mirror(value)) {
-        return arg_error(value, "--mirror: expected an http://, https:// or file:/// URL "
-                                "without blanks or quotes");
+        return arg_error(value,
+                         "--mirror: expected an http://, https:// or file:/// URL "
+                         "without blanks or quotes");
       }
       out.mirror = value;
     } else if (opt == "--variant") {
@@ -181,9 +188,10 @@ namespace {
 // need: the loader cache, name resolution, users for `id`, alternatives for awk, TLS roots,
 // apt's configuration (debootstrap asks apt-config for a proxy).
 constexpr const char* kHostEtc[] = {
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "resolv.conf", "hosts", "nsswitch.conf",
-    "host.conf", "gai.conf", "passwd", "group", "services", "protocols", "alternatives",
-    "ssl", "ca-certificates", "wgetrc", "localtime", "debian_version", "apt",
+    "ld.so.cache",   "ld.so.conf", "ld.so.conf.d",   "resolv.conf", "hosts",
+    "nsswitch.conf", "host.conf",  "gai.conf",       "passwd",      "group",
+    "services",      "protocols",  "alternatives",   "ssl",         "ca-certificates",
+    "wgetrc",        "localtime",  "debian_version", "apt",
 };
 // Top-level directories of the host that are usually merged-/usr symlinks.
 constexpr const char* kHostLibDirs[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
@@ -264,9 +272,9 @@ std::string tail_of(int fd, size_t max_lines) {
 
 // etc/hostname of the finished tree (guest-made by now: no symlink, no FIFO, beneath root).
 Result<void> write_hostname(int root_fd, const std::string& hostname) {
-  auto fd = open_beneath(root_fd, "etc/hostname",
-                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, 0644,
-                         RESOLVE_NO_SYMLINKS);
+  auto fd =
+      open_beneath(root_fd, "etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK,
+                   0644, RESOLVE_NO_SYMLINKS);
   if (!fd) return std::move(fd).error();
   struct stat st {};
   if (::fstat(fd->get(), &st) < 0) return sys_error("stat", "etc/hostname");
@@ -360,8 +368,8 @@ Result<BuildResult> build_debootstrap(const BuildOptions& opts,
     return std::move(r).error().wrap(what);
   }
 
-  auto status = open_beneath(staging->root_fd(), "var/lib/dpkg/status", O_RDONLY,
-                             0, RESOLVE_NO_SYMLINKS);
+  auto status =
+      open_beneath(staging->root_fd(), "var/lib/dpkg/status", O_RDONLY, 0, RESOLVE_NO_SYMLINKS);
   if (!status) return std::move(status).error().wrap(what + ": no dpkg status after debootstrap");
   if (auto r = build::write_hostname(staging->root_fd(), opts.hostname); !r) {
     return std::move(r).error().wrap(what);

@@ -16,11 +16,11 @@ inline constexpr const char* kDebootstrap = "/usr/sbin/debootstrap";
 
 /// The method args of `build -m debootstrap -- ARGS` (util-vserver style).
 struct DebootstrapArgs {
-  std::string suite;                  ///< -d SUITE (required): bookworm, trixie, stable, ...
+  std::string suite;                    ///< -d SUITE (required): bookworm, trixie, stable, ...
   std::string mirror = kDefaultMirror;  ///< --mirror URL: http://, https:// or file:///
-  std::string variant = "minbase";    ///< --variant V: minbase, buildd or `-` (debootstrap's
-                                      ///< default: required + important packages)
-  std::vector<std::string> include;   ///< --include a,b: extra packages (Debian names)
+  std::string variant = "minbase";      ///< --variant V: minbase, buildd or `-` (debootstrap's
+                                        ///< default: required + important packages)
+  std::vector<std::string> include;     ///< --include a,b: extra packages (Debian names)
 
   bool operator==(const DebootstrapArgs&) const = default;
 };
@@ -36,10 +36,10 @@ std::vector<std::string> first_stage_argv(const DebootstrapArgs& args, const std
 
 /// How one stage runs (both go through run_confined()).
 struct ConfinedRun {
-  GuestRootSpec root;              ///< the tree that becomes `/` (and its extra binds)
-  std::vector<std::string> argv;   ///< run as root of `root`
-  bool host_network = false;       ///< keep the host's network namespace (downloads)
-  int output_fd = -1;              ///< the command's stdout and stderr; -1: the caller's stderr
+  GuestRootSpec root;             ///< the tree that becomes `/` (and its extra binds)
+  std::vector<std::string> argv;  ///< run as root of `root`
+  bool host_network = false;      ///< keep the host's network namespace (downloads)
+  int output_fd = -1;             ///< the command's stdout and stderr; -1: the caller's stderr
 };
 
 /// Runs `run.argv` in a new sealed context (mnt, pid, uts, ipc, cgroup namespaces, plus net

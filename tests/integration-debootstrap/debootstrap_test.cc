@@ -1,9 +1,11 @@
-// build_debootstrap() for real (root, network to a Debian mirror, about a minute): a minbase
-// bookworm tree, the E42 probe (a package's postinst, run by dpkg in the context the build
-// runs package scripts in, tries E01 and E10 and must change nothing on the host), and a
-// failing build that must leave nothing behind. Its own suite (`debootstrap`) because it
-// downloads: meson test -C build --suite debootstrap. VS_DEBOOTSTRAP_MIRROR overrides the
+// build_debootstrap() for real (root, network to a Debian mirror, a few minutes): a minbase
+// bookworm tree with --include less, the E42 probe (a package's postinst, run by dpkg in the
+// context the build runs package scripts in, tries E01 and E10 and must change nothing on the
+// host), and a failing build that must leave nothing behind. Its own suite (`debootstrap`) because
+// it downloads: meson test -C build --suite debootstrap. VS_DEBOOTSTRAP_MIRROR overrides the
 // mirror.
+#include "lib/build/debootstrap.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -18,7 +20,6 @@
 #include <vector>
 
 #include "lib/build/build.h"
-#include "lib/build/debootstrap.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
 
@@ -93,7 +94,7 @@ class Debootstrap : public ::testing::Test {
     opts.quiet = true;
     opts.hostname = "deb-test";
     opts.shim = shim_config();
-    auto r = build_debootstrap(opts, {"-d", "bookworm", "--mirror", mirror()});
+    auto r = build_debootstrap(opts, {"-d", "bookworm", "--mirror", mirror(), "--include", "less"});
     built_ = r.has_value();
     if (!r) build_error_ = r.error().message();
   }
@@ -118,6 +119,8 @@ TEST_F(Debootstrap, BuildsAMinbaseBookwormTree) {
   std::string status = slurp(vdir_ + "/var/lib/dpkg/status");
   EXPECT_GE(count(status, "Status: install ok installed"), 50u) << status.substr(0, 2000);
   EXPECT_NE(status.find("Package: apt\n"), std::string::npos);
+  EXPECT_NE(status.find("Package: less\n"), std::string::npos) << "--include less";
+  EXPECT_TRUE(fs::is_regular_file(vdir_ + "/usr/bin/less"));
   EXPECT_EQ(count(status, "half-configured") + count(status, "unpacked"), 0u);
   EXPECT_FALSE(fs::exists(vdir_ + "/debootstrap")) << "the second stage did not finish";
   EXPECT_EQ(slurp(vdir_ + "/etc/hostname"), "deb-test\n");
@@ -153,22 +156,25 @@ TEST_F(Debootstrap, MaintainerScriptsCannotTouchTheHost) {
        "Package: vs-e42\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\n"
        "Description: E42 probe\n");
   // Plain shell attempts report "SH escaped" only when they succeed.
-  spit(pkg + "/DEBIAN/postinst",
-       "#!/bin/sh\n"
-       "exec >/e42.out 2>&1\n"
-       "/vsprobe chroot-escape " + marker + "\n"
-       "/vsprobe procsys\n"
-       "/vsprobe hostname\n"
-       "/vsprobe mount\n"
-       "echo '|/bin/false %p' > /proc/sys/kernel/core_pattern && echo 'SH escaped core_pattern'\n"
-       "echo h > /proc/sysrq-trigger && echo 'SH escaped sysrq'\n"
-       "hostname e42-evil && echo 'SH escaped hostname'\n"
-       "echo escaped > " + victim + " && echo 'SH escaped victim'\n"
-       "echo 'postinst done'\n"
-       "exit 0\n");
+  std::string postinst = "#!/bin/sh\nexec >/e42.out 2>&1\n";
+  for (const std::string& line : {
+           "/vsprobe chroot-escape " + marker,
+           std::string("/vsprobe procsys"),
+           std::string("/vsprobe hostname"),
+           std::string("/vsprobe mount"),
+           std::string(
+               "echo '|/bin/false' > /proc/sys/kernel/core_pattern && echo 'SH escaped cp'"),
+           std::string("echo h > /proc/sysrq-trigger && echo 'SH escaped sysrq'"),
+           std::string("hostname e42-evil && echo 'SH escaped hostname'"),
+           "echo escaped > " + victim + " && echo 'SH escaped victim'",
+           std::string("echo 'postinst done'"),
+       }) {
+    postinst += line + "\n";
+  }
+  spit(pkg + "/DEBIAN/postinst", postinst);
   fs::permissions(pkg + "/DEBIAN/postinst", fs::perms(0755));
-  auto built = run_cmd({"dpkg-deb", "-Zgzip", "--root-owner-group", "--build", pkg,
-                        vdir_ + "/vs-e42.deb"});
+  auto built =
+      run_cmd({"dpkg-deb", "-Zgzip", "--root-owner-group", "--build", pkg, vdir_ + "/vs-e42.deb"});
   ASSERT_EQ(built.status, 0) << built.err;
 
   shim::ContextTable table(shim_config());
@@ -192,7 +198,8 @@ TEST_F(Debootstrap, MaintainerScriptsCannotTouchTheHost) {
   EXPECT_EQ(report.find(" escaped "), std::string::npos) << report;
   for (const char* name : {"chroot-escape", "procsys", "hostname", "mount"}) {
     EXPECT_NE(report.find(std::string("PROBE ") + name + " ok"), std::string::npos)
-        << name << " did not report as blocked\n" << report;
+        << name << " did not report as blocked\n"
+        << report;
   }
   EXPECT_EQ(count(report, "PROBE "), count(report, " ok ")) << report;
   // The shell's own view of its core_pattern write: a read-only /proc/sys (EROFS).

@@ -19,15 +19,15 @@ TEST(DebootstrapArgs, SuiteAloneTakesTheDefaults) {
 }
 
 TEST(DebootstrapArgs, EveryOptionInBothForms) {
-  auto a = parse_debootstrap_args({"--mirror", "http://ftp.de.debian.org/debian/", "-d",
-                                   "stable", "--variant=buildd", "--include=less,vim-tiny"});
+  auto a = parse_debootstrap_args({"--mirror", "http://ftp.de.debian.org/debian/", "-d", "stable",
+                                   "--variant=buildd", "--include=less,vim-tiny"});
   ASSERT_TRUE(a) << a.error().message();
   EXPECT_EQ(a->suite, "stable");
   EXPECT_EQ(a->mirror, "http://ftp.de.debian.org/debian/");
   EXPECT_EQ(a->variant, "buildd");
   EXPECT_EQ(a->include, (Args{"less", "vim-tiny"}));
-  auto b = parse_debootstrap_args({"-d", "trixie", "--mirror=file:///srv/mirror",
-                                   "--variant", "-", "--include", "g++"});
+  auto b = parse_debootstrap_args(
+      {"-d", "trixie", "--mirror=file:///srv/mirror", "--variant", "-", "--include", "g++"});
   ASSERT_TRUE(b) << b.error().message();
   EXPECT_EQ(b->mirror, "file:///srv/mirror");
   EXPECT_EQ(b->variant, "-");
@@ -40,8 +40,7 @@ void expect_refused(const Args& args, const std::string& subject) {
   ASSERT_FALSE(a) << "accepted: " << ::testing::PrintToString(args);
   EXPECT_EQ(a.error().kind, ErrorKind::kUsage);
   EXPECT_EQ(a.error().subject, subject) << a.error().message();
-  EXPECT_NE(a.error().message().find("usage: -d SUITE"), std::string::npos)
-      << a.error().message();
+  EXPECT_NE(a.error().message().find("usage: -d SUITE"), std::string::npos) << a.error().message();
 }
 
 TEST(DebootstrapArgs, RefusesUnknownAndMissing) {
@@ -77,15 +76,14 @@ TEST(DebootstrapArgs, RefusesBadValues) {
 TEST(DebootstrapArgs, FirstStageCommandLine) {
   auto a = parse_debootstrap_args({"-d", "bookworm", "--include", "less,vim-tiny"});
   ASSERT_TRUE(a);
-  EXPECT_EQ(first_stage_argv(*a, "/target"),
-            (Args{"/usr/sbin/debootstrap", "--foreign", "--variant=minbase",
-                  "--include=less,vim-tiny", "bookworm", "/target",
-                  "http://deb.debian.org/debian"}));
+  EXPECT_EQ(
+      first_stage_argv(*a, "/target"),
+      (Args{"/usr/sbin/debootstrap", "--foreign", "--variant=minbase", "--include=less,vim-tiny",
+            "bookworm", "/target", "http://deb.debian.org/debian"}));
   a->variant = "-";
   a->include.clear();
-  EXPECT_EQ(first_stage_argv(*a, "/t"),
-            (Args{"/usr/sbin/debootstrap", "--foreign", "bookworm", "/t",
-                  "http://deb.debian.org/debian"}));
+  EXPECT_EQ(first_stage_argv(*a, "/t"), (Args{"/usr/sbin/debootstrap", "--foreign", "bookworm",
+                                              "/t", "http://deb.debian.org/debian"}));
 }
 
 }  // namespace
