@@ -272,6 +272,7 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
     }
   }
   if (spec.builtin_init && (spec.namespaces & CLONE_NEWPID)) {
+    if (spec.init_stays) return run_guest_init(spec.argv, sync);
     return run_builtin_init(spec.argv, sync);
   }
   return exec_command(spec.argv, sync);
@@ -329,7 +330,8 @@ Result<Xid> pick_xid(const ContextTable& table, const CreateSpec& spec, FileLock
   return make_error(ErrorKind::kFailed, "create context", "", "no free dynamic xid", EAGAIN);
 }
 
-// Waits for the first process while passing the creator's termination signals on to it.
+}  // namespace
+
 Result<ExitStatus> wait_forwarding(Child& child) {
   sigset_t set, old;
   ::sigemptyset(&set);
@@ -355,12 +357,16 @@ Result<ExitStatus> wait_forwarding(Child& child) {
   }
 }
 
-}  // namespace
-
 Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
                            const OnCreated& on_created) {
-  if (spec.argv.empty()) return usage_error("command", "no command to run in the context");
+  bool stays = spec.init_stays && spec.builtin_init && (spec.namespaces & CLONE_NEWPID);
+  if (spec.argv.empty() && !stays) {
+    return usage_error("command", "no command to run in the context");
+  }
   if (auto r = check_attributes(spec.attrs); !r) return std::move(r).error();
+  auto step = [&spec](const char* name) {
+    if (spec.at_step) spec.at_step(name);
+  };
   // Declared before the Transaction: its undo steps use them, so they must outlive it.
   FileLock lock;
   std::optional<ContextCgroup> cg;
@@ -369,6 +375,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   if (!xid) return std::move(xid).error();
   std::string what = "create context " + xid->str();
   undo.on_rollback([&lock] { (void)lock.unlink_and_release(); });
+  step("locked");
 
   if (::mkdir(table.entry_dir(*xid).c_str(), 0700) < 0) {
     return sys_error("mkdir", table.entry_dir(*xid)).wrap(what);
@@ -385,6 +392,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     (void)cg->kill(SIGKILL);
     (void)cg->remove();
   });
+  step("cgroup");
 
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
@@ -420,6 +428,10 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
       !r) {
     return std::move(r).error().wrap(what);
   }
+  step("namespaces");
+  if (spec.host_setup) {
+    if (auto r = spec.host_setup(*xid, *cg, child->pid()); !r) return std::move(r).error();
+  }
   ContextState state;
   for (const auto& ns : kNamespaces) {
     if (!(spec.namespaces & ns.clone_flag)) continue;
@@ -439,9 +451,12 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   state.creator_pid = ::getpid();
   state.created = static_cast<int64_t>(::time(nullptr));
   state.attrs = spec.attrs;
+  state.name = spec.name;
   if (auto r = table.write_state(state); !r) return std::move(r).error().wrap(what);
+  step("state");
   if (on_created) on_created(*xid);
   send_step(parent_end.get(), Step::kGo);                                       /* #3 */
+  step("go");
 
   // #4: EOF means the command was exec'd (the channel is close-on-exec); an int is errno.
   int exec_err = 0;
@@ -450,8 +465,18 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     n = ::read(parent_end.get(), &exec_err, sizeof exec_err);
   } while (n < 0 && errno == EINTR);
   parent_end.reset();
+  if (n == static_cast<ssize_t>(sizeof exec_err) && exec_err != 0 && spec.detach) {
+    // Nothing runs in the context: it is undone like any failed creation.
+    (void)child->wait();
+    return sys_error("exec", spec.argv.empty() ? "init" : spec.argv[0], exec_err)
+        .wrap("run in context " + xid->str());
+  }
   undo.commit();
   lock = FileLock();  // the context now lives without its creator's lock
+  if (spec.detach) {
+    child->release();  // its parent is gone with us: the host's init reaps it
+    return 0;
+  }
 
   auto status = wait_forwarding(*child);
   auto reaped = spec.persistent ? Result<bool>(false) : table.reap(*xid, false, true);
@@ -464,6 +489,16 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   return status->as_exit_code();
 }
 
+UniqueFd open_init(const ContextTable& table, const ContextState& st) {
+  if (st.init_pid <= 0) return UniqueFd();
+  UniqueFd fd(sys::pidfd_open(st.init_pid, 0));
+  if (!fd) return fd;
+  // Checked after the pidfd exists: if the pid was recycled before, the times differ.
+  auto start = process_start_time(table.config().proc_root, st.init_pid);
+  if (!start || *start != st.init_start) return UniqueFd();
+  return fd;
+}
+
 namespace {
 
 // Whether a process may enter the context at all (flag private).
@@ -474,17 +509,6 @@ Result<void> check_entry(const ContextState& st) {
                       "it is private (flag private): nobody may enter", EPERM);
   }
   return ok();
-}
-
-// A pidfd of the context's first process if it still runs (pid reuse checked).
-UniqueFd open_init(const ContextTable& table, const ContextState& st) {
-  if (st.init_pid <= 0) return UniqueFd();
-  UniqueFd fd(sys::pidfd_open(st.init_pid, 0));
-  if (!fd) return fd;
-  // Checked after the pidfd exists: if the pid was recycled before, the times differ.
-  auto start = process_start_time(table.config().proc_root, st.init_pid);
-  if (!start || *start != st.init_start) return UniqueFd();
-  return fd;
 }
 
 Result<void> check_subset(Xid xid, NsSet have, NsSet want) {
@@ -530,8 +554,41 @@ Result<void> join(const ContextTable& table, const ContextState& st, int init_fd
 
 }  // namespace
 
-Result<int> migrate_and_run(const ContextTable& table, Xid xid,
-                            const std::vector<std::string>& argv) {
+namespace {
+
+// In the child of spawn_in_context, after confinement: the user, the directory, the terminal
+// and the environment of the command. -1 and errno on failure.
+int prepare_command(const RunOptions& opts, bool root_changed) {
+  if (opts.tty_fd >= 0) {
+    if (::setsid() < 0 || ::ioctl(opts.tty_fd, TIOCSCTTY, 0) < 0) return -1;
+    for (int fd = 0; fd < 3; ++fd) {
+      if (::dup2(opts.tty_fd, fd) < 0) return -1;
+    }
+  }
+  if (opts.uid) {
+    if (::setgroups(opts.groups.size(), opts.groups.data()) < 0 ||
+        ::setresgid(opts.gid, opts.gid, opts.gid) < 0 ||
+        ::setresuid(*opts.uid, *opts.uid, *opts.uid) < 0) {
+      return -1;
+    }
+  }
+  std::string cwd = opts.cwd.empty() && root_changed ? "/" : opts.cwd;
+  if (!cwd.empty() && ::chdir(cwd.c_str()) < 0 && ::chdir("/") < 0) return -1;
+  if (opts.env) {
+    ::clearenv();
+    for (const auto& kv : *opts.env) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) continue;
+      ::setenv(kv.substr(0, eq).c_str(), kv.c_str() + eq + 1, 1);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<Child> spawn_in_context(const ContextTable& table, Xid xid,
+                               const std::vector<std::string>& argv, const RunOptions& opts) {
   if (argv.empty()) return usage_error("command", "no command to run in the context");
   std::string what = "migrate into context " + xid.str();
   auto st = table.lookup(xid);
@@ -563,6 +620,9 @@ Result<int> migrate_and_run(const ContextTable& table, Xid xid,
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto r = join(table, *st, init.get(), rest);
     if (r && confine) r = confine_to_context(st->attrs);
+    if (r && prepare_command(opts, (rest & CLONE_NEWNS) != 0) < 0) {
+      r = sys_error("prepare command", argv[0]);
+    }
     if (!r) {
       int err = r.error().code ? r.error().code : EINVAL;
       (void)!::write(child_end.get(), &err, sizeof err);
@@ -580,10 +640,18 @@ Result<int> migrate_and_run(const ContextTable& table, Xid xid,
   do {
     n = ::read(parent_end.get(), &err, sizeof err);
   } while (n < 0 && errno == EINTR);
-  auto status = wait_forwarding(*child);
   if (n == static_cast<ssize_t>(sizeof err) && err != 0) {
+    (void)child->wait();
     return sys_error("exec", argv[0], err).wrap("run in context " + xid.str());
   }
+  return std::move(*child);
+}
+
+Result<int> migrate_and_run(const ContextTable& table, Xid xid,
+                            const std::vector<std::string>& argv) {
+  auto child = spawn_in_context(table, xid, argv, RunOptions{});
+  if (!child) return std::move(child).error();
+  auto status = wait_forwarding(*child);
   if (!status) return std::move(status).error();
   return status->as_exit_code();
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernel-shim/context_table.h"
+#include "lib/base/child.h"
 
 namespace vs::shim {
 
@@ -26,6 +27,22 @@ struct CreateSpec {
   /// mounts no /proc of its own (the hook makes the guest's). Its error ends the creation,
   /// with its message, and leaves nothing behind.
   std::function<Result<void>()> child_setup;
+
+  /// The guest's name, recorded in the state file (empty: an anonymous context).
+  std::string name;
+  /// With builtin_init: init stays when the command ended, reaping orphans, until SIGTERM,
+  /// SIGINT or SIGPWR stops the context (run_guest_init); argv may then be empty.
+  bool init_stays = false;
+  /// Return once the command (or init) was exec'd, with 0, instead of waiting for it: the
+  /// context lives on without any process of its creator (vserver start).
+  bool detach = false;
+  /// Host-side work after the namespaces are pinned and before the command runs, under the
+  /// entry's lock: limits, network. Its error rolls the creation back. `first_pid` is the
+  /// host pid of the context's first process.
+  std::function<Result<void>(Xid xid, const ContextCgroup& cg, pid_t first_pid)> host_setup;
+  /// Called at each step of the creation ("locked", "cgroup", "namespaces", "state", "go"):
+  /// crash tests stop the creator there.
+  std::function<void(const char* step)> at_step;
 };
 
 /// Called once the context exists, before the command runs (the tool prints its message).
@@ -33,9 +50,32 @@ using OnCreated = std::function<void(Xid)>;
 
 /// Creates a context and runs argv inside it; returns the command's exit code (128 + signal
 /// if it was killed) once it ended; the context is reaped then unless persistent or still
-/// populated. Errors before the command ran leave nothing behind.
+/// populated. Errors before the command ran leave nothing behind. With spec.detach it returns
+/// 0 as soon as the command runs.
 Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
                            const OnCreated& on_created);
+
+/// How a command runs inside a context (vserver exec/enter): whom as, where, with what.
+struct RunOptions {
+  /// Switch to this user after confinement (needs SETUID/SETGID in the context's bounds).
+  std::optional<uid_t> uid;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  ///< supplementary groups (with uid)
+  /// The environment of the command; std::nullopt keeps the caller's.
+  std::optional<std::vector<std::string>> env;
+  std::string cwd;  ///< inside the context; empty: "/" when the root changes, else unchanged
+  /// A terminal for the command: it becomes the session leader with this as its controlling
+  /// tty and stdin/stdout/stderr. -1: the caller's stdio.
+  int tty_fd = -1;
+};
+
+/// Starts argv inside an existing context like migrate_and_run() and returns as soon as it
+/// was exec'd: the caller waits for the returned child.
+Result<Child> spawn_in_context(const ContextTable& table, Xid xid,
+                               const std::vector<std::string>& argv, const RunOptions& opts);
+
+/// Waits for a child while passing SIGHUP, SIGINT, SIGQUIT and SIGTERM of the caller on to it.
+Result<ExitStatus> wait_forwarding(Child& child);
 
 /// Runs argv inside an existing context: joins its cgroups and every namespace (through a
 /// pidfd of its init, or the pins), and waits for it. Returns its exit code. In a sealed
@@ -51,6 +91,10 @@ Result<int> migrate_and_run(const ContextTable& table, Xid xid,
 /// (which gets std::nullopt and goes on) ended. The caller is confined (confine.h) when the
 /// context is sealed afterwards, and should exec its command next.
 Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool endsetup);
+
+/// A pidfd of the context's first process if it still runs (its start time checked against
+/// the state, so a reused pid is not taken for it); an invalid fd otherwise.
+UniqueFd open_init(const ContextTable& table, const ContextState& state);
 
 /// Seals a context (stage setup -> running). Sealing twice is a wrong-state error.
 Result<void> seal(const ContextTable& table, Xid xid);

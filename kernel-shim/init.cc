@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,36 +45,51 @@ int exec_command(const std::vector<std::string>& argv, int report_fd) {
   return 127;
 }
 
-int run_builtin_init(const std::vector<std::string>& argv, int exec_report_fd) {
-  sigset_t set, old;
-  ::sigemptyset(&set);
-  for (int s : kForwarded) ::sigaddset(&set, s);
-  ::sigaddset(&set, SIGCHLD);
+namespace {
+
+// Blocks the forwarded signals and SIGCHLD (`set`), spawns argv with the old mask, reports an
+// exec failure on `report_fd`, and closes every fd >= 3. Returns the command's pid, or -1.
+pid_t spawn_command(const std::vector<std::string>& argv, int report_fd, sigset_t* set) {
+  sigset_t old;
+  ::sigemptyset(set);
+  for (int s : kForwarded) ::sigaddset(set, s);
+  ::sigaddset(set, SIGCHLD);
+  ::sigaddset(set, SIGPWR);
   // Blocked signals are queued even for a pid-namespace init (which otherwise drops signals
   // it has no handler for); sigwaitinfo() then picks them up one by one.
-  ::sigprocmask(SIG_BLOCK, &set, &old);
+  ::sigprocmask(SIG_BLOCK, set, &old);
 
-  // posix_spawn (clone(CLONE_VM|CLONE_VFORK) in glibc) is cheaper than fork and reports an
-  // exec failure itself. Nothing beyond stdio reaches the command.
-  mark_fds_cloexec();
-  posix_spawnattr_t attr;
-  ::posix_spawnattr_init(&attr);
-  ::posix_spawnattr_setsigmask(&attr, &old);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t cmd = -1;
-  int err = ::posix_spawnp(&cmd, args[0], nullptr, &attr, args.data(), environ);
-  ::posix_spawnattr_destroy(&attr);
-  if (err != 0) {
-    (void)!::write(exec_report_fd, &err, sizeof err);
-    return 127;
+  pid_t cmd = 0;
+  if (!argv.empty()) {
+    // posix_spawn (clone(CLONE_VM|CLONE_VFORK) in glibc) is cheaper than fork and reports an
+    // exec failure itself. Nothing beyond stdio reaches the command.
+    mark_fds_cloexec();
+    posix_spawnattr_t attr;
+    ::posix_spawnattr_init(&attr);
+    ::posix_spawnattr_setsigmask(&attr, &old);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int err = ::posix_spawnp(&cmd, args[0], nullptr, &attr, args.data(), environ);
+    ::posix_spawnattr_destroy(&attr);
+    if (err != 0) {
+      (void)!::write(report_fd, &err, sizeof err);
+      return -1;
+    }
   }
   // Init keeps no fd beyond stdio: not the report channel, nothing the creator had open.
   sys::close_range(3, ~0U, 0);
+  return cmd;
+}
 
+}  // namespace
+
+int run_builtin_init(const std::vector<std::string>& argv, int exec_report_fd) {
+  sigset_t set;
+  pid_t cmd = spawn_command(argv, exec_report_fd, &set);
+  if (cmd < 0) return 127;
   for (;;) {
     siginfo_t info{};
     int sig = ::sigwaitinfo(&set, &info);
@@ -91,6 +107,47 @@ int run_builtin_init(const std::vector<std::string>& argv, int exec_report_fd) {
       if (WIFEXITED(status)) return WEXITSTATUS(status);
       return 128 + WTERMSIG(status);
     }
+  }
+}
+
+int run_guest_init(const std::vector<std::string>& argv, int exec_report_fd, int kill_after_ms) {
+  // What ps and vps show for the guest's pid 1 (else the creator's own name).
+  ::prctl(PR_SET_NAME, "vserver-init", 0, 0, 0);
+  sigset_t set;
+  pid_t cmd = spawn_command(argv, exec_report_fd, &set);
+  if (cmd < 0) return 127;
+  bool stopping = false;
+  bool killed = false;
+  for (;;) {
+    siginfo_t info{};
+    int sig;
+    if (stopping && !killed) {
+      struct timespec ts {kill_after_ms / 1000, (kill_after_ms % 1000) * 1000000L};
+      sig = ::sigtimedwait(&set, &info, &ts);
+      if (sig < 0 && errno == EAGAIN) {
+        ::kill(-1, SIGKILL);  // every process of the namespace but init itself
+        killed = true;
+        continue;
+      }
+    } else {
+      sig = ::sigwaitinfo(&set, &info);
+    }
+    if (sig < 0) continue;
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR) {
+      if (!stopping) {
+        stopping = true;
+        ::kill(-1, SIGTERM);
+      }
+    } else if (sig != SIGCHLD) {
+      if (cmd > 0) ::kill(cmd, sig);
+      continue;
+    }
+    pid_t pid;
+    int status = 0;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid == cmd) cmd = 0;
+    }
+    if (stopping && pid < 0 && errno == ECHILD) return 0;
   }
 }
 

@@ -13,6 +13,15 @@ namespace vs::shim {
 /// returns the exit code to _exit with: the command's code, or 128 + signal.
 int run_builtin_init(const std::vector<std::string>& argv, int exec_report_fd);
 
+/// The built-in init of a guest (init style minit, and the pid 1 under sysv's rc): starts
+/// `argv` (none if empty) like run_builtin_init(), but stays when it ended, reaping every
+/// orphan of the namespace, until SIGTERM, SIGINT or SIGPWR asks it to stop the guest: it then
+/// sends SIGTERM to every other process of the namespace, then SIGKILL once `kill_after_ms`
+/// passed, and returns 0 when none is left. Other forwarded signals go to the command while it
+/// runs.
+int run_guest_init(const std::vector<std::string>& argv, int exec_report_fd,
+                   int kill_after_ms = 5000);
+
 /// Marks fds >= 3 close-on-exec and execvp()s argv; on failure reports errno on
 /// `report_fd` (as an int) and returns 127. Never returns on success.
 int exec_command(const std::vector<std::string>& argv, int report_fd);

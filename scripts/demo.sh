@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
-# The main job, until guests exist: build, then create a context, look inside, kill it.
+# The main job on the built-in defaults (/etc/vservers, /vservers, /run/vservers): build a
+# guest from the busybox method, start it, run commands in it, list it, stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 [ -d build-demo ] || meson setup build-demo -Dtests=false >/dev/null
 ninja -C build-demo >/dev/null
-T=build-demo/tools
-xid=4242
+V=build-demo/tools/vserver
+guest=demo
 run() { echo "+ $*"; "$@"; }
 
-echo "== a context runs sleep under its own init, with its own hostname, ipc and pids"
-$T/vcontext --create --xid $xid -- sh -c 'hostname demo-ctx; exec sleep 300' &
-creator=$!
-for _ in $(seq 100); do [ -e /run/vservers/$xid/state ] && break; sleep 0.05; done
-run $T/vcontext --list
-run $T/vcontext --migrate --xid $xid -- ps -o pid,comm
-run $T/vcontext --migrate --xid $xid -- hostname
-run $T/vuname --xid $xid --get
-echo "== a sealed context (--endsetup): the guest bounding set, seccomp, no new user namespace"
-run $T/vcontext --create --silent --xid 4243 --endsetup -- \
-  sh -c 'grep CapBnd /proc/self/status; unshare -U true 2>/dev/null || echo "unshare -U: refused"'
-echo "== kill every process of the context at once; nothing is left"
-run $T/vkill --xid $xid -s KILL
-wait "$creator" || echo "(the creator reports the command's end: exit $?)"
-run $T/vcontext --list
-test ! -e /run/vservers/$xid && echo "context $xid is gone: no pins, no cgroups"
+# A guest of that name left by an earlier run is stopped and rebuilt.
+if $V $guest running 2>/dev/null; then run $V $guest stop; fi
+force=()
+[ -d /etc/vservers/$guest ] && force=(--force)
+echo "== build a guest from the busybox method (configuration + root tree)"
+run $V $guest build -m busybox "${force[@]}"
+run $V $guest config
+echo "== start it: the tool returns once the guest's init runs; no process of ours stays"
+run $V $guest start
+run $V $guest status
+echo "== run commands inside: its own hostname, pid 1, root tree and capability bounds"
+run $V $guest exec hostname
+run $V $guest exec ps -o pid,user,comm
+run $V $guest exec sh -c 'grep CapBnd /proc/self/status; ls /; exit 3' || echo "(exit status $? came through)"
+echo "== every guest and its state"
+run $V --list
+echo "== stop it; nothing is left"
+run $V $guest stop
+run $V $guest status || true
+run $V --list

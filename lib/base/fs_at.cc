@@ -26,8 +26,6 @@ Result<UniqueFd> open_beneath(int root_fd, std::string_view rel, int flags, mode
   return fd;
 }
 
-namespace {
-
 Result<std::string> read_all(UniqueFd fd, const std::string& name, size_t max_bytes) {
   struct stat st {};
   if (::fstat(fd.get(), &st) < 0) return sys_error("fstat", name);
@@ -52,7 +50,6 @@ Result<std::string> read_all(UniqueFd fd, const std::string& name, size_t max_by
   return out;
 }
 
-}  // namespace
 
 Result<std::string> read_file_at(int dir_fd, std::string_view rel, size_t max_bytes) {
   std::string name(rel);

@@ -32,6 +32,8 @@ Result<UniqueFd> open_beneath(int root_fd, std::string_view rel, int flags, mode
 /// Refuses non-regular files without blocking (FIFOs) and does not follow a final symlink.
 Result<std::string> read_file_at(int dir_fd, std::string_view rel, size_t max_bytes = 1 << 20);
 Result<std::string> read_file(const std::string& path, size_t max_bytes = 1 << 20);
+/// The same for an open fd (from open_beneath()); `name` for messages.
+Result<std::string> read_all(UniqueFd fd, const std::string& name, size_t max_bytes);
 
 /// Writes `data` to an existing file (cgroup and proc knobs): one write(2), no truncation.
 Result<void> write_file(const std::string& path, std::string_view data);

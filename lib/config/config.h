@@ -71,8 +71,11 @@ Result<GuestConfig> build_guest(std::string_view name, const RawConfig& raw,
 Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name);
 
 /// Every guest under the confdir (entries starting with '.' skipped, other bad names refused),
-/// then validate_guests() over all of them.
-Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots);
+/// then validate_guests() over all of them. With `broken`, a guest that does not load (bad
+/// name, bad configuration) is left out and its error appended there instead: one guest's
+/// typo must not stop the others from starting.
+Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
+                                                 std::vector<Error>* broken = nullptr);
 
 /// Checks between guests: names equal but for case, the same static xid, the same address,
 /// vdirs equal or one inside another, a vdir that is not below roots.vdirbase. Errors name

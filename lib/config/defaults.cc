@@ -102,10 +102,12 @@ Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name) 
   return build_guest(name, merged, roots);
 }
 
-Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots) {
+Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
+                                                 std::vector<Error>* broken) {
   std::error_code ec;
   std::vector<std::string> names;
   UniqueFd fd(::open(roots.confdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd && errno == ENOENT) return std::vector<GuestConfig>{};  // no guest yet
   if (!fd) return sys_error("open", roots.confdir);
   for (const auto& entry : std::filesystem::directory_iterator(roots.confdir, ec)) {
     std::string n = entry.path().filename().string();
@@ -117,6 +119,10 @@ Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots) {
   std::vector<GuestConfig> guests;
   for (const auto& n : names) {
     auto g = load_guest(roots, n);
+    if (!g && broken) {
+      broken->push_back(std::move(g).error());
+      continue;
+    }
     if (!g) return std::move(g).error();
     guests.push_back(std::move(*g));
   }

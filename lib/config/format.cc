@@ -6,6 +6,7 @@
 #include "kernel-shim/limits.h"
 #include "kernel-shim/ns.h"
 #include "kernel-shim/seccomp.h"
+#include "lib/base/parse.h"
 #include "lib/config/config.h"
 
 namespace vs {
@@ -91,6 +92,11 @@ std::vector<Item> items(const GuestConfig& g) {
   if (!changes.empty()) add("seccomp.changes", changes);
   add("init.style", std::string(init_style_name(g.init_style)));
   if (!g.mark.empty()) add("init.mark", g.mark);
+  std::string cmd;
+  for (const auto& w : effective_init_command(g)) cmd += (cmd.empty() ? "" : " ") + w;
+  add("init.command", cmd);
+  add("init.stop_signal", signal_name(effective_stop_signal(g)));
+  add("init.stop_timeout", std::to_string(g.stop_timeout), true);
   for (const auto& [k, v] : g.scripts) add("scripts." + k, v);
   if (g.fstab) add("fstab", *g.fstab);
   if (g.build_method) add("build.method", *g.build_method);

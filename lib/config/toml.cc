@@ -17,7 +17,8 @@
 //   [limits]     memory, memsw (INT bytes or "64M"/"max"), pids, cpu_shares, cpu_quota_us,
 //                cpu_period_us (INT or "max"), cpuset_cpus, cpuset_mems ("0-2,4")
 //   [seccomp]    profile = "default"|"none", allow = [SYSCALL...], deny = [SYSCALL...]
-//   [init]       style = "plain"|"sysv"|"minit", mark = "default"
+//   [init]       style = "plain"|"sysv"|"minit", mark = "default", command = [ARGV...],
+//                stop_signal = "SIGPWR"|NUMBER, stop_timeout = SECONDS (1..3600)
 //   [scripts]    pre-start, post-start, pre-stop, post-stop = "/ABS/PATH"
 //   [build]      method = "skeleton"|..., source = "GUEST|DIR|FILE"
 //
@@ -69,7 +70,12 @@ const std::vector<std::pair<const char*, std::vector<Field>>> kSections = {
       {"cpuset_cpus", Type::kString},
       {"cpuset_mems", Type::kString}}},
     {"seccomp", {{"profile", Type::kString}, {"allow", Type::kStringList}, {"deny", Type::kStringList}}},
-    {"init", {{"style", Type::kString}, {"mark", Type::kString}}},
+    {"init",
+     {{"style", Type::kString},
+      {"mark", Type::kString},
+      {"command", Type::kStringList},
+      {"stop_signal", Type::kString},
+      {"stop_timeout", Type::kInt}}},
     {"scripts",
      {{"pre-start", Type::kString},
       {"post-start", Type::kString},

@@ -107,6 +107,30 @@ class Builder {
       else return config_error(v->origin, "init.style", "unknown style `" + v->text + "`",
                                "plain, sysv or minit");
     }
+    if (auto v = get("init.command")) {
+      if (v->words.empty() || v->words[0].empty() || v->words[0][0] != '/') {
+        return config_error(v->origin, "init.command", "the program must be an absolute path",
+                            "a list whose first word is the absolute path of a program inside "
+                            "the guest");
+      }
+      g_->init_command = v->words;
+    }
+    if (auto v = get("init.stop_signal")) {
+      auto sig = parse_signal(v->text);
+      if (!sig || *sig == 0) {
+        return config_error(v->origin, "init.stop_signal", "unknown signal `" + v->text + "`",
+                            "a signal name (SIGPWR, TERM, RTMIN+3) or number 1..64");
+      }
+      g_->stop_signal = *sig;
+    }
+    if (auto v = get("init.stop_timeout")) {
+      auto n = parse_uint(v->text, 1, 3600, "init.stop_timeout");
+      if (!n) {
+        return config_error(v->origin, "init.stop_timeout", "`" + v->text + "` is out of range",
+                            "seconds, 1..3600");
+      }
+      g_->stop_timeout = static_cast<unsigned>(*n);
+    }
     if (auto v = get("init.mark")) {
       if (auto r = validate_guest_name(v->text); !r) {
         return config_error(v->origin, "init.mark", "bad mark `" + r.error().subject + "`",

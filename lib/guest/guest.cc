@@ -1,6 +1,7 @@
 #include "lib/guest/guest.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -102,6 +103,21 @@ Result<bool> parse_interface_address(std::string_view text, Interface* out) {
   out->family = family;
   if (prefix) out->prefix = *prefix;
   return prefix.has_value();
+}
+
+std::vector<std::string> effective_init_command(const GuestConfig& config) {
+  if (!config.init_command.empty()) return config.init_command;
+  switch (config.init_style) {
+    case InitStyle::kPlain: return {"/sbin/init"};
+    case InitStyle::kSysv: return {"/etc/init.d/rc", "3"};
+    case InitStyle::kMinit: break;
+  }
+  return {};
+}
+
+int effective_stop_signal(const GuestConfig& config) {
+  if (config.stop_signal != 0) return config.stop_signal;
+  return config.init_style == InitStyle::kPlain ? SIGPWR : SIGTERM;
 }
 
 std::string_view net_mode_name(NetMode mode) {

@@ -53,6 +53,12 @@ struct GuestConfig {
   shim::SeccompSpec seccomp;
   InitStyle init_style = InitStyle::kPlain;
   std::string mark;                            ///< boot mark; empty: not started at boot
+  /// What init runs: plain: the init program ["/sbin/init"]; sysv: the rc command
+  /// ["/etc/init.d/rc", "3"]; minit: the start command (none: init only reaps). Empty: the
+  /// style's default.
+  std::vector<std::string> init_command;
+  int stop_signal = 0;       ///< what `stop` sends to init; 0: the style's default
+  unsigned stop_timeout = 10;  ///< seconds `stop` waits before it kills
   std::map<std::string, std::string> scripts;  ///< "pre-start" .. "post-stop" -> path
   std::optional<std::string> fstab;            ///< path of the fstab file, if there is one
   std::optional<std::string> build_method;
@@ -72,6 +78,13 @@ Result<void> validate_guest_name(std::string_view name);
 /// broadcast, loopback and multicast addresses. On success fills address, family and (if
 /// given) prefix; returns whether a prefix was given. The error is a plain reason.
 Result<bool> parse_interface_address(std::string_view text, Interface* out);
+
+/// The command init runs: GuestConfig::init_command, else the style's default (plain
+/// ["/sbin/init"], sysv ["/etc/init.d/rc", "3"], minit none).
+std::vector<std::string> effective_init_command(const GuestConfig& config);
+/// The signal `stop` sends to init: GuestConfig::stop_signal, else plain SIGPWR (sysvinit's
+/// and LXC's halt request), sysv and minit SIGTERM (the built-in init's stop request).
+int effective_stop_signal(const GuestConfig& config);
 
 std::string_view net_mode_name(NetMode mode);
 std::string_view init_style_name(InitStyle style);

@@ -7,7 +7,7 @@
 
 namespace vs {
 
-Result<UniqueFd> new_fs_mount(const char* fstype, std::initializer_list<FsOption> options,
+Result<UniqueFd> new_fs_mount(const char* fstype, std::span<const FsOption> options,
                               uint64_t attrs, const std::string& subject) {
   UniqueFd fs(::fsopen(fstype, FSOPEN_CLOEXEC));
   if (!fs) return sys_error(std::string("fsopen ") + fstype, subject);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 
 #include "lib/base/result.h"
@@ -21,8 +22,13 @@ struct FsOption {
 /// A new, detached superblock of `fstype` (fsopen + fsconfig + fsmount) with the mount
 /// attributes `attrs` (MOUNT_ATTR_*). `subject` names the target in errors. Errors: op is the
 /// failing call ("fsopen", "fsconfig KEY", "fsmount"), the errno is the kernel's.
-Result<UniqueFd> new_fs_mount(const char* fstype, std::initializer_list<FsOption> options,
+Result<UniqueFd> new_fs_mount(const char* fstype, std::span<const FsOption> options,
                               uint64_t attrs, const std::string& subject);
+inline Result<UniqueFd> new_fs_mount(const char* fstype, std::initializer_list<FsOption> options,
+                                     uint64_t attrs, const std::string& subject) {
+  return new_fs_mount(fstype, std::span<const FsOption>(options.begin(), options.size()), attrs,
+                      subject);
+}
 
 /// A detached copy of the mount whose root is the file or directory `fd` (open_tree
 /// OPEN_TREE_CLONE on the fd itself); `recursive` copies the submounts too (AT_RECURSIVE).

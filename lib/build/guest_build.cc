@@ -1,0 +1,174 @@
+#include "lib/build/guest_build.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "lib/base/fs_at.h"
+#include "lib/base/scope_exit.h"
+#include "lib/config/config.h"
+
+namespace vs {
+
+namespace {
+
+constexpr const char* kMethods[] = {"skeleton", "busybox", "clone", "template", "debootstrap",
+                                    "host"};
+
+// A TOML basic string.
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// The vdir a clone copies: a configured guest's tree, or a directory.
+Result<std::string> clone_source(const ConfigRoots& roots, const std::string& source) {
+  if (!source.empty() && source[0] == '/') return source;
+  auto g = load_guest(roots, source);
+  if (!g) return std::move(g).error().wrap("clone source");
+  return g->vdir;
+}
+
+}  // namespace
+
+std::string initial_config(const GuestBuildRequest& req) {
+  std::string t = "# Written by `vserver " + req.name + " build -m " + req.method +
+                  "`; see vserver.toml(5).\n";
+  if (req.context) t += "context = " + std::to_string(*req.context) + "\n";
+  t += "\n[uts]\nnodename = " + quoted(req.hostname.empty() ? req.name : req.hostname) + "\n";
+  for (const auto& addr : req.interfaces) {
+    t += "\n[[interfaces]]\naddress = " + quoted(addr) + "\nmode = \"shared\"\n";
+  }
+  bool minit = req.method == "busybox" || req.method == "skeleton" || req.method == "host";
+  t += std::string("\n[init]\nstyle = ") + (minit ? "\"minit\"" : "\"plain\"") + "\n";
+  t += "\n[build]\nmethod = " + quoted(req.method) + "\n";
+  if (!req.source.empty()) t += "source = " + quoted(req.source) + "\n";
+  return t;
+}
+
+Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildRequest& req) {
+  const std::string what = "build " + req.name;
+  if (auto r = validate_guest_name(req.name); !r) return std::move(r).error();
+  if (std::find(std::begin(kMethods), std::end(kMethods), req.method) == std::end(kMethods)) {
+    return usage_error("-m", "unknown method `" + req.method +
+                                 "` (expected skeleton, busybox, clone, template, debootstrap "
+                                 "or host)");
+  }
+  bool wants_source = req.method == "clone" || req.method == "template";
+  if (wants_source && req.source.empty()) {
+    return usage_error("--source", "-m " + req.method + " needs --source");
+  }
+  if (!wants_source && !req.source.empty()) {
+    return usage_error("--source", "-m " + req.method + " takes no --source");
+  }
+  if (req.method != "debootstrap" && !req.method_args.empty()) {
+    return usage_error("--", "-m " + req.method + " takes no method arguments (`" +
+                                 req.method_args.front() + "`)");
+  }
+  const std::string confdir = roots.guest_confdir(req.name);
+  if (exists(confdir) && !req.force) {
+    return make_error(ErrorKind::kWrongState, "build", req.name,
+                      "the guest exists (" + confdir + "); --force replaces it", EEXIST);
+  }
+
+  // The configuration first, checked as `vserver start` would, and against every other guest.
+  std::string text = initial_config(req);
+  auto raw = parse_toml_config(text, confdir + "/vserver.toml");
+  if (!raw) return std::move(raw).error();
+  auto guest = build_guest(req.name, *raw, roots);
+  if (!guest) return std::move(guest).error();
+  std::vector<Error> broken;  // reported when those guests are used, not here
+  auto others = load_all_guests(roots, &broken);
+  if (!others) return std::move(others).error().wrap("check the other guests");
+  std::vector<GuestConfig> all;
+  for (auto& o : *others) {
+    if (o.name != req.name) all.push_back(std::move(o));
+  }
+  all.push_back(*guest);
+  if (auto r = validate_guests(all, roots); !r) return std::move(r).error();
+
+  std::string source;
+  if (req.method == "clone") {
+    auto s = clone_source(roots, req.source);
+    if (!s) return std::move(s).error();
+    source = *s;
+  } else if (req.method == "template") {
+    source = req.source;
+  }
+
+  // The base of the trees: root's only (E16), made so if we create it.
+  if (!exists(roots.vdirbase)) {
+    if (auto r = ensure_dir(roots.vdirbase, 0700); !r) return std::move(r).error().wrap(what);
+  }
+  if (auto r = ensure_dir(roots.confdir, 0755); !r) return std::move(r).error().wrap(what);
+
+  BuildOptions opts;
+  opts.vdir = guest->vdir;
+  opts.force = req.force;
+  opts.hostname = req.hostname.empty() ? req.name : req.hostname;
+  opts.progress = req.progress;
+  bool had_tree = exists(opts.vdir);
+  Result<BuildResult> built = [&]() -> Result<BuildResult> {
+    if (req.method == "skeleton") return build_skeleton(opts);
+    if (req.method == "busybox") return build_busybox(opts);
+    if (req.method == "clone") return build_clone(opts, source);
+    if (req.method == "template") return build_template(opts, source);
+    if (req.method == "host") return build_host(opts);
+    return make_error(ErrorKind::kFailed, "build", req.name,
+                      "-m debootstrap is not built yet", ENOSYS);
+  }();
+  if (!built) return std::move(built).error().wrap(what);
+
+  // The configuration directory, staged and renamed into place like the tree.
+  Transaction undo;
+  if (!had_tree) undo.on_rollback([&] { (void)delete_tree(opts.vdir); });
+  std::string tmpl = roots.confdir + "/." + req.name + ".new-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) return sys_error("mkdtemp", tmpl).wrap(what);
+  undo.on_rollback([&] { (void)delete_tree(tmpl); });
+  ::chmod(tmpl.c_str(), 0755);
+  {
+    UniqueFd fd(::open((tmpl + "/vserver.toml").c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) return sys_error("create", tmpl + "/vserver.toml").wrap(what);
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(fd.get()) < 0) {
+      return sys_error("write", tmpl + "/vserver.toml").wrap(what);
+    }
+  }
+  if (exists(confdir)) {
+    if (::renameat2(AT_FDCWD, tmpl.c_str(), AT_FDCWD, confdir.c_str(), RENAME_EXCHANGE) < 0) {
+      return sys_error("rename", confdir).wrap(what);
+    }
+    // tmpl now holds the old configuration; the rollback step removes it either way.
+    undo.commit();
+    (void)delete_tree(tmpl);
+  } else {
+    if (::rename(tmpl.c_str(), confdir.c_str()) < 0) return sys_error("rename", confdir).wrap(what);
+    undo.commit();
+  }
+  return built;
+}
+
+}  // namespace vs

@@ -1,0 +1,408 @@
+#include "lib/guest/lifecycle.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "kernel-shim/caps.h"
+#include "kernel-shim/confine.h"
+#include "kernel-shim/limits.h"
+#include "kernel-shim/netbind.h"
+#include "kernel-shim/seccomp.h"
+#include "lib/base/fs_at.h"
+#include "lib/base/parse.h"
+#include "lib/base/syscall.h"
+#include "lib/guest/passwd.h"
+#include "lib/mount/fstab.h"
+#include "lib/mount/guest_root.h"
+
+namespace vs {
+
+namespace {
+
+using shim::ContextState;
+using shim::ContextTable;
+using shim::Xid;
+
+using Clock = std::chrono::steady_clock;
+
+// The context's attributes from the guest's configuration: what confines its processes.
+shim::Attributes guest_attrs(const GuestConfig& g, const shim::NetBind& bind) {
+  shim::Attributes attrs;
+  attrs["bcaps"] = shim::format_caps(g.bcaps);
+  if (!g.ccaps.empty()) attrs["ccaps"] = g.ccaps;
+  if (!g.flags.empty()) attrs["flags"] = g.flags;
+  g.seccomp.to_attrs(attrs);
+  shim::rlimits_to_attrs(g.rlimits, attrs);
+  std::string list;
+  for (const auto& a : bind.all()) list += (list.empty() ? "" : ",") + shim::format_net_address(a);
+  if (!list.empty()) attrs[shim::kNetIpAttr] = list;
+  return attrs;
+}
+
+// The shared-stack addresses of the guest.
+Result<shim::NetBind> shared_addresses(const GuestConfig& g) {
+  std::vector<shim::NetAddress> addrs;
+  for (size_t i = 0; i < g.interfaces.size(); ++i) {
+    const Interface& itf = g.interfaces[i];
+    if (itf.mode != NetMode::kShared) continue;
+    auto a = shim::parse_net_address(itf.address + "/" + std::to_string(itf.prefix));
+    if (!a) return std::move(a).error().wrap("interfaces." + std::to_string(i));
+    addrs.push_back(*a);
+  }
+  return shim::make_net_bind(addrs);
+}
+
+// Refuses an address another live context holds (an anonymous chbind, or a guest of another
+// configuration root). Configured guests were checked against each other before.
+Result<void> check_addresses_free(const ContextTable& table, Xid self, const shim::NetBind& bind) {
+  if (bind.empty()) return ok();
+  auto xids = table.list();
+  if (!xids) return std::move(xids).error();
+  for (Xid other : *xids) {
+    if (other == self) continue;
+    auto st = table.read_state(other);
+    if (!st) continue;
+    auto theirs = shim::net_bind_from_attrs(st->attrs);
+    if (!theirs) continue;
+    for (const auto& mine : bind.all()) {
+      for (const auto& t : theirs->all()) {
+        if (!(mine == t)) continue;
+        std::string addr = shim::format_net_address(mine);
+        std::string who = st->name.empty() ? "context " + other.str()
+                                           : "guest " + st->name + " (context " + other.str() + ")";
+        return make_error(ErrorKind::kWrongState, "start", addr.substr(0, addr.find('/')),
+                          "the address is in use by " + who, EADDRINUSE);
+      }
+    }
+  }
+  return ok();
+}
+
+// The host directories a `-m host` guest gets bound read-only: those that are directories on
+// the host and empty mount points in the guest (a merged-usr symlink was copied instead).
+std::vector<ExtraBind> host_binds(const GuestConfig& g, int root_fd) {
+  std::vector<ExtraBind> out;
+  if (g.build_method != "host") return out;
+  for (const char* dir : {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"}) {
+    struct stat host {}, guest {};
+    std::string path = std::string("/") + dir;
+    if (::lstat(path.c_str(), &host) < 0 || !S_ISDIR(host.st_mode)) continue;
+    if (::fstatat(root_fd, dir, &guest, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(guest.st_mode)) {
+      continue;
+    }
+    out.push_back(ExtraBind{path, path, true});
+  }
+  return out;
+}
+
+// Runs a host-side script of the guest (scripts.ACTION) as `SCRIPT ACTION NAME`, with
+// VSERVER_NAME, VSERVER_XID, VSERVER_VDIR and VSERVER_CONFDIR set. A failure is an error.
+Result<void> run_script(const GuestConfig& g, const ConfigRoots& roots, const char* action,
+                        std::optional<Xid> xid) {
+  auto it = g.scripts.find(action);
+  if (it == g.scripts.end()) return ok();
+  const std::string& path = it->second;
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv = *e;
+    if (kv.substr(0, 8) == "VSERVER_") continue;
+    env_store.emplace_back(kv);
+  }
+  env_store.push_back("VSERVER_NAME=" + g.name);
+  env_store.push_back("VSERVER_VDIR=" + g.vdir);
+  env_store.push_back("VSERVER_CONFDIR=" + roots.guest_confdir(g.name));
+  if (xid) env_store.push_back("VSERVER_XID=" + xid->str());
+  std::vector<char*> envp;
+  for (auto& s : env_store) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string act = action;
+  std::string name = g.name;
+  char* argv[] = {const_cast<char*>(path.c_str()), act.data(), name.data(), nullptr};
+  pid_t pid = -1;
+  int err = ::posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv, envp.data());
+  if (err != 0) return sys_error("run " + act + " script", path, err);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return sys_error("waitpid", path);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
+  std::string how = WIFEXITED(status) ? "exited with " + std::to_string(WEXITSTATUS(status))
+                                      : "was killed by " + signal_name(WTERMSIG(status));
+  return make_error(ErrorKind::kFailed, act + " script", path, how, ECANCELED);
+}
+
+// Waits until the pidfd is readable (the process ended) or the deadline passed.
+bool wait_pidfd(int pidfd, Clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() < 0) left = std::chrono::milliseconds(0);
+    struct pollfd p = {pidfd, POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+// Waits until the context's cgroup has no process, or the deadline passed.
+bool wait_empty(const shim::ContextCgroup& cg, Clock::time_point deadline) {
+  for (;;) {
+    auto pop = cg.populated();
+    if (!pop || !*pop) return true;
+    if (Clock::now() >= deadline) return false;
+    struct timespec ts {0, 2'000'000};
+    ::nanosleep(&ts, nullptr);
+  }
+}
+
+std::vector<std::string> clean_env(const GuestUser& user, const std::string& term) {
+  std::vector<std::string> env = {
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "HOME=" + user.home,
+      "USER=" + user.name,
+      "LOGNAME=" + user.name,
+      "SHELL=" + user.shell,
+  };
+  if (!term.empty()) env.push_back("TERM=" + term);
+  return env;
+}
+
+}  // namespace
+
+Result<FileLock> lock_guest(const ContextTable& table, std::string_view name) {
+  if (auto r = validate_guest_name(name); !r) return std::move(r).error();
+  auto lk = FileLock::acquire(table.config().rundir + "/guest-" + std::string(name) + ".lock",
+                              true);
+  if (!lk) return std::move(lk).error().wrap("lock guest " + std::string(name));
+  return lk;
+}
+
+Result<std::optional<ContextState>> find_guest_context(const ContextTable& table,
+                                                       const GuestConfig& config) {
+  std::vector<Xid> candidates;
+  if (config.xid) {
+    candidates.push_back(*config.xid);
+  } else {
+    auto xids = table.list();
+    if (!xids) return std::move(xids).error();
+    candidates = std::move(*xids);
+  }
+  for (Xid x : candidates) {
+    auto st = config.xid ? table.lookup(x) : table.read_state(x);
+    if (!st) {
+      if (st.error().kind == ErrorKind::kNotFound || st.error().code == ENOENT) continue;
+      if (!config.xid) continue;  // an entry being created by someone else
+      return std::move(st).error();
+    }
+    if (st->name == config.name) return std::optional<ContextState>(std::move(*st));
+  }
+  return std::optional<ContextState>();
+}
+
+Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
+                        const GuestConfig& g, const StartHooks& hooks) {
+  const std::string what = "start " + g.name;
+  auto step = [&](const char* name) {
+    if (hooks.at_step) hooks.at_step(name);
+  };
+  constexpr shim::NsSet kNeeded = CLONE_NEWNS | CLONE_NEWPID;
+  if ((g.namespaces & kNeeded) != kNeeded) {
+    return make_error(ErrorKind::kUsage, "start", g.name,
+                      "a guest needs its own mnt and pid namespaces (namespaces = " +
+                          shim::format_ns_list(g.namespaces) + ")",
+                      EINVAL);
+  }
+  for (const auto& itf : g.interfaces) {
+    if (itf.mode == NetMode::kIsolated) {
+      return make_error(ErrorKind::kFailed, "start", g.name,
+                        "isolated network mode is not built yet (interface " + itf.address +
+                            "); use mode = \"shared\"",
+                        ENOSYS);
+    }
+  }
+  auto bind = shared_addresses(g);
+  if (!bind) return std::move(bind).error().wrap(what);
+  std::vector<FstabEntry> fstab;
+  if (g.fstab) {
+    auto parsed = parse_fstab(*g.fstab);
+    if (!parsed) return std::move(parsed).error();
+    fstab = std::move(*parsed);
+  }
+
+  auto lk = lock_guest(table, g.name);
+  if (!lk) return std::move(lk).error();
+  step("guest-locked");
+  auto running = find_guest_context(table, g);
+  if (!running) return std::move(running).error().wrap(what);
+  if (*running) {
+    return make_error(ErrorKind::kWrongState, "start", g.name,
+                      "already running (context " + (*running)->xid.str() + ")", EALREADY);
+  }
+  // The root tree: refused before anything is created if it is missing or hostile (E13).
+  auto root = open_path(g.vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (!root) {
+    if (root.error().code == ENOENT) {
+      return make_error(ErrorKind::kNotFound, "start", g.name,
+                        "its root tree " + g.vdir +
+                            " does not exist (build it: vserver " + g.name + " build -m METHOD)",
+                        ENOENT);
+    }
+    return std::move(root).error().wrap(what);
+  }
+  if (auto r = check_guest_tree(root->get(), g.vdir); !r) return std::move(r).error().wrap(what);
+  if (auto r = run_script(g, roots, "pre-start", std::nullopt); !r) return std::move(r).error();
+
+  GuestRootSpec rootspec;
+  rootspec.vdir = g.vdir;
+  rootspec.binds = host_binds(g, root->get());
+  if (!fstab.empty()) {
+    rootspec.guest_mounts = [&fstab](int root_fd) { return mount_fstab(root_fd, fstab); };
+  }
+  root->reset();
+
+  shim::CreateSpec spec;
+  spec.xid = g.xid;
+  spec.namespaces = g.namespaces;
+  spec.persistent = false;
+  spec.endsetup = true;
+  spec.builtin_init = g.init_style != InitStyle::kPlain;
+  spec.init_stays = true;
+  spec.argv = effective_init_command(g);
+  spec.attrs = guest_attrs(g, *bind);
+  spec.name = g.name;
+  spec.detach = true;
+  spec.at_step = hooks.at_step;
+  spec.child_setup = [&]() -> Result<void> {
+    if (g.namespaces & CLONE_NEWUTS) {
+      const std::string& host = g.nodename ? *g.nodename : g.name;
+      if (::sethostname(host.data(), host.size()) < 0) return sys_error("sethostname", host);
+      if (g.domainname && ::setdomainname(g.domainname->data(), g.domainname->size()) < 0) {
+        return sys_error("setdomainname", *g.domainname);
+      }
+    }
+    if (auto r = enter_guest_root(rootspec); !r) return r;
+    // The guest's init gets none of the administrator's terminal (no TIOCSTI into it).
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    if (!null) return sys_error("open", g.vdir + "/dev/null");
+    for (int fd = 0; fd < 3; ++fd) {
+      if (::dup2(null.get(), fd) < 0) return sys_error("dup2", "/dev/null");
+    }
+    return ok();
+  };
+  spec.host_setup = [&](Xid xid, const shim::ContextCgroup& cg, pid_t) -> Result<void> {
+    auto dirs = shim::LimitDirs::resolve(table.layout(), cg);
+    if (auto r = shim::set_cgroup_limits(dirs, g.limits); !r) return std::move(r).error().wrap(what);
+    if (!bind->empty()) {
+      if (auto r = check_addresses_free(table, xid, *bind); !r) return r;
+      if (auto r = shim::attach_net_bind(cg.v2_fd(), xid, *bind); !r) {
+        return std::move(r).error().wrap(what);
+      }
+    }
+    return ok();
+  };
+  Xid made(0);
+  auto rc = shim::create_and_run(table, spec, [&made](Xid x) { made = x; });
+  if (!rc) return std::move(rc).error().wrap(what);
+  if (auto r = run_script(g, roots, "post-start", made); !r) {
+    return std::move(r).error().wrap("the guest runs (context " + made.str() + ") but");
+  }
+  return made;
+}
+
+Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& roots,
+                              const GuestConfig& g, const StopOptions& opts) {
+  const std::string what = "stop " + g.name;
+  auto lk = lock_guest(table, g.name);
+  if (!lk) return std::move(lk).error();
+  auto found = find_guest_context(table, g);
+  if (!found) return std::move(found).error().wrap(what);
+  if (!*found) {
+    return make_error(ErrorKind::kWrongState, "stop", g.name, "is not running", ESRCH);
+  }
+  const ContextState st = std::move(**found);
+  StopResult result;
+  result.xid = st.xid;
+  if (auto r = run_script(g, roots, "pre-stop", st.xid); !r) return std::move(r).error();
+  auto cg = shim::ContextCgroup::open(table.layout(), table.config().cgroup, st.xid);
+  if (!cg) return std::move(cg).error().wrap(what);
+  auto deadline = Clock::now() + std::chrono::seconds(opts.timeout.value_or(g.stop_timeout));
+  bool ended = false;
+  if (!opts.kill) {
+    if (g.init_style == InitStyle::kSysv) {
+      // The guest's own shutdown sequence first: `rc 0` inside, bounded by the timeout.
+      auto cmd = effective_init_command(g);
+      std::vector<std::string> argv = {cmd.front(), "0"};
+      auto child = shim::spawn_in_context(table, st.xid, argv, shim::RunOptions{});
+      if (child) {
+        if (!wait_pidfd(child->pidfd(), deadline)) (void)child->signal(SIGKILL);
+        (void)child->wait();
+      }
+    }
+    UniqueFd init = shim::open_init(table, st);
+    if (init) {
+      int sig = effective_stop_signal(g);
+      if (sys::pidfd_send_signal(init.get(), sig, nullptr, 0) == 0) {
+        ended = wait_pidfd(init.get(), deadline);
+      }
+    }
+  }
+  // Once init ended the kernel kills the rest of its pid namespace; whatever is left after
+  // the timeout (or with --kill) is killed at once, atomically.
+  if (!ended || !wait_empty(*cg, Clock::now() + std::chrono::seconds(1))) {
+    result.killed = true;
+    if (auto r = cg->kill(SIGKILL); !r) return std::move(r).error().wrap(what);
+  }
+  auto reaped = table.reap(st.xid, true, true);
+  if (!reaped) return std::move(reaped).error().wrap(what);
+  if (auto r = run_script(g, roots, "post-stop", st.xid); !r) {
+    return std::move(r).error().wrap("the guest stopped but");
+  }
+  return result;
+}
+
+Result<Child> spawn_in_guest(const ContextTable& table, const GuestConfig& config,
+                             const std::vector<std::string>& argv, const ExecOptions& opts) {
+  const std::string what = "run in " + config.name;
+  auto found = find_guest_context(table, config);
+  if (!found) return std::move(found).error().wrap(what);
+  if (!*found) {
+    return make_error(ErrorKind::kWrongState, "exec", config.name, "is not running", ESRCH);
+  }
+  shim::RunOptions ro;
+  GuestUser user;
+  user.name = "root";
+  user.home = "/root";
+  if (!opts.user.empty()) {
+    auto root = open_path(config.vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    if (!root) return std::move(root).error().wrap(what);
+    auto u = lookup_guest_user(root->get(), config.vdir, opts.user);
+    if (!u) return std::move(u).error().wrap(what);
+    user = std::move(*u);
+    ro.uid = user.uid;
+    ro.gid = user.gid;
+    ro.groups = user.groups;
+  }
+  ro.env = clean_env(user, opts.term);
+  ro.tty_fd = opts.tty_fd;
+  ro.cwd = opts.tty_fd >= 0 ? user.home : "/";
+  return shim::spawn_in_context(table, (*found)->xid, argv, ro);
+}
+
+Result<std::string> guest_shell(const GuestConfig& config, const std::string& user) {
+  auto root = open_path(config.vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (!root) return std::move(root).error();
+  auto u = lookup_guest_user(root->get(), config.vdir, user.empty() ? "root" : user);
+  if (!u) return std::string("/bin/sh");
+  return u->shell;
+}
+
+}  // namespace vs

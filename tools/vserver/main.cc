@@ -1,0 +1,387 @@
+// vserver: a guest's whole life from one command (util-vserver's `vserver NAME COMMAND`):
+// build, config, start, stop, restart, enter, exec, status, running, delete, and --list.
+// Parsing and printing only; the work is in lib/build/guest_build and lib/guest/lifecycle.
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kernel-shim/context_table.h"
+#include "lib/base/parse.h"
+#include "lib/build/guest_build.h"
+#include "lib/config/config.h"
+#include "lib/guest/lifecycle.h"
+#include "tools/common/cli.h"
+#include "tools/vserver/terminal.h"
+
+namespace {
+
+using vs::Error;
+using vs::GuestConfig;
+using vs::shim::ContextTable;
+
+constexpr const char* kTool = "vserver";
+
+struct Global {
+  std::string confdir, vdirbase;
+  vs::tool::CommonOptions common;
+  bool list = false;
+  bool json = false;
+  std::vector<std::string> rest;  ///< NAME COMMAND ARGS...
+};
+
+int fail(const Error& e) { return vs::tool::report(kTool, e); }
+
+vs::ConfigRoots roots_of(const Global& g) {
+  auto roots = vs::ConfigRoots::from_env();
+  if (!g.confdir.empty()) roots.confdir = g.confdir;
+  if (!g.vdirbase.empty()) roots.vdirbase = g.vdirbase;
+  auto shim = vs::tool::shim_config(g.common);
+  roots.rundir = shim.rundir;
+  return roots;
+}
+
+// The guest's configuration, checked against the other guests (duplicate xids and addresses).
+vs::Result<GuestConfig> load(const vs::ConfigRoots& roots, const std::string& name) {
+  auto g = vs::load_guest(roots, name);
+  if (!g) return g;
+  std::vector<Error> broken;  // other guests' errors are theirs: reported when they are used
+  auto all = vs::load_all_guests(roots, &broken);
+  if (!all) return std::move(all).error();
+  return g;
+}
+
+// Parses a command's own options (argv[0] is "vserver NAME CMD" for messages).
+bool parse_sub(CLI::App& app, const std::vector<std::string>& args, int* code) {
+  std::vector<std::string> copy(args.rbegin(), args.rend());
+  try {
+    app.parse(copy);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    *code = vs::kExitOk;
+    return false;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: %s (see --help)\n", app.get_name().c_str(), e.what());
+    *code = vs::kExitUsage;
+    return false;
+  }
+  return true;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// build runs vserver-build (next to this binary): the build methods need libarchive, which
+// exists here as a shared library only, and this tool stays static for every start and exec.
+int cmd_build(const Global& g, const std::string& name, const std::vector<std::string>& args) {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return fail(vs::sys_error("readlink", "/proc/self/exe"));
+  self[n] = '\0';
+  std::string dir(self);
+  dir.resize(dir.rfind('/') + 1);
+  std::string exe = dir + "vserver-build";
+  std::vector<std::string> v = {exe};
+  auto pass = [&v](const char* opt, const std::string& value) {
+    if (!value.empty()) {
+      v.push_back(opt);
+      v.push_back(value);
+    }
+  };
+  pass("--confdir", g.confdir);
+  pass("--vdirbase", g.vdirbase);
+  pass("--rundir", g.common.rundir);
+  pass("--cgroup-parent", g.common.cgroup_parent);
+  v.push_back(name);
+  v.insert(v.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : v) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  ::execv(exe.c_str(), cargv.data());
+  return fail(vs::sys_error("exec", exe));
+}
+
+int cmd_config(const Global& g, const std::string& name, const std::vector<std::string>& args) {
+  CLI::App app{"Print the effective configuration (the guest's over .defaults).",
+               "vserver " + name + " config"};
+  bool json = false;
+  app.add_flag("--json", json, "as one JSON object");
+  int code = 0;
+  if (!parse_sub(app, args, &code)) return code;
+  auto cfg = load(roots_of(g), name);
+  if (!cfg) return fail(cfg.error());
+  std::fputs((json ? vs::format_config_json(*cfg) : vs::format_config(*cfg)).c_str(), stdout);
+  return vs::kExitOk;
+}
+
+int cmd_start(const Global& g, const std::string& name, const std::vector<std::string>& args) {
+  CLI::App app{"Start the guest: returns once its init runs.", "vserver " + name + " start"};
+  int code = 0;
+  if (!parse_sub(app, args, &code)) return code;
+  auto roots = roots_of(g);
+  auto cfg = load(roots, name);
+  if (!cfg) return fail(cfg.error());
+  ContextTable table(vs::tool::shim_config(g.common));
+  if (auto r = table.prepare(); !r) return fail(r.error());
+  vs::StartHooks hooks;
+  // Test hook (crash tests): stop this process at a named step, so a test can kill -9 it
+  // there without racing it.
+  if (const char* at = std::getenv("VSERVER_TEST_STOP_AT"); at && *at) {
+    std::string where = at;
+    hooks.at_step = [where](const char* step) {
+      if (where == step) ::raise(SIGSTOP);
+    };
+  }
+  auto xid = vs::start_guest(table, roots, *cfg, hooks);
+  if (!xid) return fail(xid.error());
+  return vs::kExitOk;
+}
+
+int cmd_stop(const Global& g, const std::string& name, const std::vector<std::string>& args,
+             bool restart) {
+  CLI::App app{restart ? "Stop the guest, then start it again." : "Stop the guest.",
+               "vserver " + name + (restart ? " restart" : " stop")};
+  unsigned timeout = 0;
+  vs::StopOptions opts;
+  app.add_option("--timeout", timeout, "seconds to wait for init before killing (default: "
+                                       "init.stop_timeout, 10)");
+  app.add_flag("--kill", opts.kill, "kill every process at once, no stop request to init");
+  int code = 0;
+  if (!parse_sub(app, args, &code)) return code;
+  if (app.count("--timeout")) opts.timeout = timeout;
+  auto roots = roots_of(g);
+  auto cfg = load(roots, name);
+  if (!cfg) return fail(cfg.error());
+  ContextTable table(vs::tool::shim_config(g.common));
+  if (auto r = table.prepare(); !r) return fail(r.error());
+  auto stopped = vs::stop_guest(table, roots, *cfg, opts);
+  if (!stopped) {
+    // restart of a stopped guest just starts it.
+    if (!(restart && stopped.error().kind == vs::ErrorKind::kWrongState)) {
+      return fail(stopped.error());
+    }
+  } else if (stopped->killed && !opts.kill) {
+    std::fprintf(stderr, "vserver: %s: processes left after the timeout were killed\n",
+                 name.c_str());
+  }
+  if (!restart) return vs::kExitOk;
+  auto xid = vs::start_guest(table, roots, *cfg);
+  if (!xid) return fail(xid.error());
+  return vs::kExitOk;
+}
+
+int cmd_exec(const Global& g, const std::string& name, const std::vector<std::string>& args,
+             bool enter) {
+  CLI::App app{enter ? "An interactive shell in the running guest, on a pty of its own."
+                     : "Run CMD in the running guest; its exit status is ours.",
+               "vserver " + name + (enter ? " enter" : " exec")};
+  vs::ExecOptions opts;
+  std::vector<std::string> argv;
+  app.add_option("-u,--user", opts.user, "NAME or UID from the guest's /etc/passwd (default: root)");
+  if (!enter) {
+    app.prefix_command();  // CMD and everything after it are the command's
+    app.footer("Usage: vserver " + name + " exec [--user U] [--] CMD [ARGS...]");
+  }
+  int code = 0;
+  if (!parse_sub(app, args, &code)) return code;
+  if (!enter) {
+    argv = app.remaining();
+    if (!argv.empty() && argv.front() == "--") argv.erase(argv.begin());
+    if (argv.empty()) return fail(vs::usage_error("command", "exec needs CMD"));
+  }
+  auto roots = roots_of(g);
+  auto cfg = vs::load_guest(roots, name);
+  if (!cfg) return fail(cfg.error());
+  ContextTable table(vs::tool::shim_config(g.common));
+  if (auto r = table.prepare(); !r) return fail(r.error());
+  if (const char* term = std::getenv("TERM")) opts.term = term;
+  std::optional<vs::tool::Pty> pty;
+  bool tty = enter && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  if (enter) {
+    auto shell = vs::guest_shell(*cfg, opts.user);
+    if (!shell) return fail(shell.error());
+    argv = {*shell, "-l"};
+    if (tty) {
+      auto p = vs::tool::open_pty();
+      if (!p) return fail(p.error());
+      pty = std::move(*p);
+      opts.tty_fd = pty->slave.get();
+    }
+  }
+  auto child = vs::spawn_in_guest(table, *cfg, argv, opts);
+  if (!child) {
+    const Error& e = child.error();
+    int rc = vs::tool::report(kTool, e);
+    return e.kind == vs::ErrorKind::kFailed && e.op == "exec" ? vs::kExitExecFailed : rc;
+  }
+  vs::Result<vs::ExitStatus> status = vs::ExitStatus{};
+  if (pty) {
+    pty->slave.reset();
+    status = vs::tool::proxy_pty(pty->master.get(), *child);
+  } else {
+    status = vs::shim::wait_forwarding(*child);
+  }
+  if (!status) return fail(status.error());
+  return status->as_exit_code();
+}
+
+// status: prints the state; exit 0 running, 1 stopped. running: the same without output.
+int cmd_status(const Global& g, const std::string& name, const std::vector<std::string>& args,
+               bool quiet) {
+  CLI::App app{quiet ? "Exit 0 if the guest runs, 1 if not (no output)."
+                     : "Print whether the guest runs; exit 0 if it does, 1 if not.",
+               "vserver " + name + (quiet ? " running" : " status")};
+  int code = 0;
+  if (!parse_sub(app, args, &code)) return code;
+  auto cfg = vs::load_guest(roots_of(g), name);
+  if (!cfg) return fail(cfg.error());
+  ContextTable table(vs::tool::shim_config(g.common));
+  if (auto r = table.prepare(); !r) return fail(r.error());
+  auto st = vs::find_guest_context(table, *cfg);
+  if (!st) return fail(st.error());
+  if (quiet) return *st ? vs::kExitOk : vs::kExitFailed;
+  if (!*st) {
+    std::printf("%s is stopped\n", name.c_str());
+    return vs::kExitFailed;
+  }
+  long long up = static_cast<long long>(::time(nullptr) - (*st)->created);
+  std::printf("%s is running: context %s, init pid %d, up %llds\n", name.c_str(),
+              (*st)->xid.str().c_str(), (*st)->init_pid, up);
+  return vs::kExitOk;
+}
+
+int cmd_delete(const Global& g, const std::string& name, const std::vector<std::string>& args) {
+  CLI::App app{"Remove the guest's root tree and configuration (not while it runs).",
+               "vserver " + name + " delete"};
+  bool yes = false;
+  app.add_flag("-y,--yes", yes, "do not ask (asked only on a terminal)");
+  int code = 0;
+  if (!parse_sub(app, args, &code)) return code;
+  auto roots = roots_of(g);
+  auto cfg = vs::load_guest(roots, name);
+  if (!cfg) return fail(cfg.error());
+  ContextTable table(vs::tool::shim_config(g.common));
+  if (auto r = table.prepare(); !r) return fail(r.error());
+  auto lk = vs::lock_guest(table, name);
+  if (!lk) return fail(lk.error());
+  auto st = vs::find_guest_context(table, *cfg);
+  if (!st) return fail(st.error());
+  if (*st) {
+    return fail(vs::make_error(vs::ErrorKind::kWrongState, "delete", name,
+                               "is running (context " + (*st)->xid.str() + "): stop it first",
+                               EBUSY));
+  }
+  if (!yes && ::isatty(STDIN_FILENO)) {
+    std::printf("Delete guest %s: %s and %s? [y/N] ", name.c_str(), cfg->vdir.c_str(),
+                roots.guest_confdir(name).c_str());
+    std::fflush(stdout);
+    char answer[16] = {};
+    if (!std::fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
+      std::puts("not deleted");
+      return vs::kExitFailed;
+    }
+  }
+  auto d = vs::delete_guest(roots, name, cfg->vdir);
+  if (!d) return fail(d.error());
+  return vs::kExitOk;
+}
+
+int cmd_list(const Global& g) {
+  auto roots = roots_of(g);
+  std::vector<Error> broken;
+  auto guests = vs::load_all_guests(roots, &broken);
+  if (!guests) return fail(guests.error());
+  for (const auto& e : broken) std::fprintf(stderr, "vserver: skipped: %s\n", e.message().c_str());
+  ContextTable table(vs::tool::shim_config(g.common));
+  if (auto r = table.prepare(); !r) return fail(r.error());
+  if (g.json) std::fputs("[", stdout);
+  else std::printf("%-20s %-8s %-7s %-6s %s\n", "NAME", "STATE", "CONTEXT", "INIT", "VDIR");
+  bool first = true;
+  for (const auto& cfg : *guests) {
+    auto st = vs::find_guest_context(table, cfg);
+    if (!st) return fail(st.error());
+    bool up = st->has_value();
+    std::string ctx = up ? (*st)->xid.str() : (cfg.xid ? cfg.xid->str() : "-");
+    if (g.json) {
+      std::printf("%s\n  {\"name\": %s, \"state\": \"%s\", \"context\": %s, \"init\": \"%s\", "
+                  "\"mark\": %s, \"vdir\": %s}",
+                  first ? "" : ",", json_string(cfg.name).c_str(), up ? "running" : "stopped",
+                  ctx == "-" ? "null" : ctx.c_str(),
+                  std::string(vs::init_style_name(cfg.init_style)).c_str(),
+                  json_string(cfg.mark).c_str(), json_string(cfg.vdir).c_str());
+    } else {
+      std::printf("%-20s %-8s %-7s %-6s %s\n", cfg.name.c_str(), up ? "running" : "stopped",
+                  ctx.c_str(), std::string(vs::init_style_name(cfg.init_style)).c_str(),
+                  cfg.vdir.c_str());
+    }
+    first = false;
+  }
+  if (g.json) std::fputs(first ? "]\n" : "\n]\n", stdout);
+  return vs::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Manage guests: vserver [OPTIONS] NAME COMMAND [ARGS]. Commands: build, config, start, "
+      "stop, restart, enter, exec, status, running, delete (each takes --help). "
+      "vserver --list shows every guest.",
+      kTool};
+  Global g;
+  app.add_option("--confdir", g.confdir,
+                 "guest configurations (default $VSERVER_CONFDIR or /etc/vservers)");
+  app.add_option("--vdirbase", g.vdirbase,
+                 "base of the guests' root trees (default $VSERVER_VDIRBASE or /vservers)");
+  vs::tool::add_common_options(app, g.common);
+  app.add_flag("--list", g.list, "every configured guest and its state");
+  app.add_flag("--json", g.json, "with --list: JSON");
+  app.prefix_command();
+  int code = 0;
+  if (!vs::tool::parse_args(app, argc, argv, &code)) return code;
+  g.rest = app.remaining();
+  if (g.list) {
+    if (!g.rest.empty()) return fail(vs::usage_error("--list", "takes no NAME or COMMAND"));
+    return cmd_list(g);
+  }
+  if (g.rest.size() < 2) {
+    return fail(vs::usage_error("command", "expected NAME COMMAND (build, config, start, stop, "
+                                           "restart, enter, exec, status, running, delete) or "
+                                           "--list"));
+  }
+  const std::string name = g.rest[0];
+  const std::string cmd = g.rest[1];
+  std::vector<std::string> args(g.rest.begin() + 2, g.rest.end());
+  if (auto r = vs::validate_guest_name(name); !r) return fail(r.error());
+  if (cmd == "build") return cmd_build(g, name, args);
+  if (cmd == "config") return cmd_config(g, name, args);
+  if (cmd == "start") return cmd_start(g, name, args);
+  if (cmd == "stop") return cmd_stop(g, name, args, false);
+  if (cmd == "restart") return cmd_stop(g, name, args, true);
+  if (cmd == "enter") return cmd_exec(g, name, args, true);
+  if (cmd == "exec") return cmd_exec(g, name, args, false);
+  if (cmd == "status") return cmd_status(g, name, args, false);
+  if (cmd == "running") return cmd_status(g, name, args, true);
+  if (cmd == "delete") return cmd_delete(g, name, args);
+  return fail(vs::usage_error("command", "unknown command `" + cmd +
+                                             "` (expected build, config, start, stop, restart, "
+                                             "enter, exec, status, running or delete)"));
+}

@@ -1,0 +1,25 @@
+// The terminal side of `vserver NAME enter`: a fresh pty for the guest's shell, proxied to the
+// administrator's terminal, so no guest process ever holds the administrator's tty (no
+// TIOCSTI into it, no reading it after the session).
+#pragma once
+
+#include "lib/base/child.h"
+#include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
+
+namespace vs::tool {
+
+struct Pty {
+  UniqueFd master;
+  UniqueFd slave;
+};
+
+/// Opens a pty pair sized like the terminal on stdin.
+Result<Pty> open_pty();
+
+/// Puts the terminal on stdin in raw mode, copies stdin to the master and the master to
+/// stdout, passes window size changes on, until the child ended; restores the terminal.
+/// Returns the child's status.
+Result<ExitStatus> proxy_pty(int master, Child& child);
+
+}  // namespace vs::tool
