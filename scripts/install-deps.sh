@@ -7,6 +7,7 @@ packages=(
   libcap-dev libmount-dev libseccomp-dev libcli11-dev libtomlplusplus-dev libarchive-dev
   libgtest-dev googletest
   busybox-static util-linux iproute2 nftables procps groff-base
+  debootstrap
 )
 missing() {
   local p

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel-shim/context_table.h"
 #include "lib/base/result.h"
 
 namespace vs {
@@ -30,11 +31,18 @@ using ProgressFn = std::function<void(const BuildProgress&)>;
 struct BuildOptions {
   std::string vdir;             ///< the guest's root tree to create (absolute path)
   bool force = false;           ///< replace an existing vdir
-  std::string hostname = "vserver";  ///< written to etc/hostname and etc/hosts (skeleton)
+  std::string hostname = "vserver";  ///< written to etc/hostname and etc/hosts (skeleton);
+                                     ///< etc/hostname (debootstrap)
   ProgressFn progress;          ///< optional; called every few hundred files and at the end
   bool keep_devices = false;    ///< clone/template: recreate device nodes instead of skipping
   uint64_t max_files = 2'000'000;         ///< E41 count cap (clone, template)
   uint64_t max_bytes = 256ULL << 30;      ///< E41 size cap in bytes (clone, template)
+  /// debootstrap: false passes debootstrap's progress lines ("I: Retrieving ...") through to
+  /// the caller's stderr (for a terminal); true keeps them in memory and puts the last ones
+  /// into the Error of a failed build.
+  bool quiet = false;
+  /// debootstrap: the context table (run dir, cgroup parent) its confined stages are made in.
+  shim::ShimConfig shim;
 };
 
 struct BuildResult {
@@ -73,6 +81,20 @@ Result<BuildResult> build_template(const BuildOptions& opts, const std::string& 
 /// directories (/usr, /bin, /sbin, /lib*) to bind read-only at start; where the host has a
 /// merged-usr symlink (/bin -> usr/bin) the guest gets the same symlink instead of a bind.
 Result<BuildResult> build_host(const BuildOptions& opts, const std::string& host_root = "/");
+
+/// A Debian (or derivative) tree made by the host's /usr/sbin/debootstrap. `args` are the
+/// method args after `--`: `-d SUITE` (required), `--mirror URL` (default
+/// http://deb.debian.org/debian), `--variant minbase|buildd|-` (default minbase), `--include
+/// PKG,PKG`; anything else is a usage error naming the argument (lib/build/debootstrap.h).
+/// debootstrap never runs as unconfined host root (SECURITY.md E42): both of its stages run
+/// in a sealed context with the default guest capability bounds (no SYS_ADMIN, MKNOD,
+/// NET_RAW) and seccomp profile; the second one, which runs the package maintainer scripts,
+/// is rooted in the new tree like a guest (masked /proc, read-only /sys, minimal /dev, no
+/// network). Errors: debootstrap missing (kFailed, "apt-get install debootstrap"), a stage
+/// that fails (kFailed, subject "first stage"/"second stage", detail with its exit status and,
+/// when quiet, its last lines). A failure leaves no staging tree and no mount.
+Result<BuildResult> build_debootstrap(const BuildOptions& opts,
+                                      const std::vector<std::string>& args);
 
 struct DeleteStats {
   uint64_t removed = 0;

@@ -106,6 +106,9 @@ int main(int argc, char** argv) {
   // The mount namespace dies with us, taking every pin and the run dir tmpfs with it; the
   // cgroups do not, so remove them explicitly.
   vs::test::remove_cgroup_parents();
+  // The run dir is a tmpfs mount point in our namespace (ContextTable::prepare): rmdir of it
+  // would fail with EBUSY and leave the temp tree behind on the host.
+  ::umount2(env.rundir.c_str(), MNT_DETACH);
   std::error_code ec;
   std::filesystem::remove_all(env.tmp, ec);
   if (rc == 0 && skips->all_skipped()) return 77;

@@ -1,0 +1,382 @@
+// build_debootstrap(): a Debian tree made by the host's debootstrap, which never runs as
+// unconfined host root (SECURITY.md E42). It runs in two stages, each in its own sealed
+// context with the guest's capability bounds and seccomp profile:
+//
+//   1. `debootstrap --foreign` (download, verify, unpack; no package code runs) with the host
+//      network, rooted in a scratch tree that holds read-only binds of the host's /usr and a
+//      few /etc files, and the staging tree bound at /target. Even a hostile archive (a
+//      symlink that a later entry is unpacked through) reaches nothing writable of the host.
+//   2. `/debootstrap/debootstrap --second-stage` (dpkg --install and --configure: the
+//      maintainer scripts) inside the staging tree itself, set up exactly like a guest root
+//      (fresh masked /proc, read-only /sys, minimal /dev, pivot_root) in its own network
+//      namespace. A postinst that climbs out of a chroot finds the guest root; /proc/sys is
+//      read-only; there is no CAP_SYS_ADMIN to mount or to change the host's hostname.
+//
+// Neither stage gets CAP_MKNOD: with container=lxc debootstrap skips its mknod test of the
+// target and leaves device nodes to the host (the guest's /dev is a fresh tmpfs at start).
+// /proc, /sys and /dev are mounted before the stage runs, so debootstrap's own mounts (which
+// would need CAP_SYS_ADMIN) are skipped: it finds them populated. Every mount lives in the
+// stage's mount namespace and dies with it.
+#include "lib/build/debootstrap.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <string_view>
+
+#include "kernel-shim/context.h"
+#include "lib/base/fs_at.h"
+#include "lib/base/scope_exit.h"
+#include "lib/build/build.h"
+#include "lib/build/entry_check.h"
+#include "lib/build/staging.h"
+
+namespace vs::build {
+namespace {
+
+bool is_name_char(char c, std::string_view extra) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         extra.find(c) != std::string_view::npos;
+}
+
+// Debian suite/codename and package names: lowercase, digits and a few punctuation marks;
+// never a leading `-` (it would be read as an option) nor a `/` (a path).
+bool valid_name(std::string_view s, std::string_view extra) {
+  if (s.empty() || s.size() > 64 || !is_name_char(s[0], "")) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return is_name_char(c, extra); });
+}
+
+bool valid_mirror(std::string_view url) {
+  bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 ||
+                url.rfind("file:///", 0) == 0;
+  if (!scheme || url.size() > 1024) return false;
+  return std::none_of(url.begin(), url.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '\'' || c == '"' || c == '\\';
+  });
+}
+
+Error arg_error(const std::string& arg, const std::string& detail) {
+  return usage_error(arg, detail +
+                              " (usage: -d SUITE [--mirror URL] [--variant minbase|buildd|-]"
+                              " [--include PKG,PKG])");
+}
+
+}  // namespace
+
+Result<DebootstrapArgs> parse_debootstrap_args(const std::vector<std::string>& args) {
+  DebootstrapArgs out;
+  bool seen_suite = false, seen_mirror = false, seen_variant = false, seen_include = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string opt = args[i], value;
+    bool inline_value = false;
+    if (opt.rfind("--", 0) == 0 && opt.find('=') != std::string::npos) {
+      value = opt.substr(opt.find('=') + 1);
+      opt = opt.substr(0, opt.find('='));
+      inline_value = true;
+    }
+    bool* seen = nullptr;
+    if (opt == "-d")
+      seen = &seen_suite;
+    else if (opt == "--mirror")
+      seen = &seen_mirror;
+    else if (opt == "--variant")
+      seen = &seen_variant;
+    else if (opt == "--include")
+      seen = &seen_include;
+    else
+      return arg_error(args[i], "unknown debootstrap method argument");
+    if (*seen) return arg_error(opt, "given twice");
+    *seen = true;
+    if (!inline_value) {
+      if (i + 1 == args.size()) return arg_error(opt, "needs a value");
+      value = args[++i];
+    }
+    if (opt == "-d") {
+      if (!valid_name(value, ".+-")) {
+        return arg_error(value, "-d: not a Debian suite name (like bookworm or stable)");
+      }
+      out.suite = value;
+    } else if (opt == "--mirror") {
+      if (!valid_mirror(value)) {
+        return arg_error(value,
+                         "--mirror: expected an http://, https:// or file:/// URL "
+                         "without blanks or quotes");
+      }
+      out.mirror = value;
+    } else if (opt == "--variant") {
+      if (value != "minbase" && value != "buildd" && value != "-") {
+        return arg_error(value, "--variant: expected minbase, buildd or `-`");
+      }
+      out.variant = value;
+    } else {
+      size_t start = 0;
+      for (;;) {
+        size_t comma = value.find(',', start);
+        std::string pkg = value.substr(start, comma == std::string::npos ? comma : comma - start);
+        if (!valid_name(pkg, ".+-")) {
+          return arg_error(pkg.empty() ? value : pkg, "--include: not a Debian package name");
+        }
+        out.include.push_back(pkg);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+  }
+  if (!seen_suite) return arg_error("-d", "missing: the distribution to install");
+  return out;
+}
+
+std::vector<std::string> first_stage_argv(const DebootstrapArgs& args, const std::string& target) {
+  std::vector<std::string> argv = {kDebootstrap, "--foreign"};
+  if (args.variant != "-") argv.push_back("--variant=" + args.variant);
+  if (!args.include.empty()) {
+    std::string list;
+    for (const auto& p : args.include) list += (list.empty() ? "" : ",") + p;
+    argv.push_back("--include=" + list);
+  }
+  // No `--` (debootstrap refuses it): the suite never starts with `-` (parse checks).
+  argv.push_back(args.suite);
+  argv.push_back(target);
+  argv.push_back(args.mirror);
+  return argv;
+}
+
+Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run) {
+  shim::CreateSpec spec;
+  spec.namespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  if (!run.host_network) spec.namespaces |= CLONE_NEWNET;
+  spec.endsetup = true;
+  // No attributes: the secure defaults (caps.h default_guest_bcaps(), seccomp default
+  // profile). They hold all that debootstrap and dpkg need: CHOWN, DAC_OVERRIDE, FOWNER,
+  // FSETID, SETUID, SETGID, SETFCAP, SYS_CHROOT.
+  spec.attrs = {};
+  spec.argv = run.argv;
+  const ConfinedRun* r = &run;
+  spec.child_setup = [r]() -> Result<void> {
+    // In the context's first process, still privileged: the host's /dev/null is reachable
+    // only before the guest root replaces `/`.
+    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!null) return sys_error("open", "/dev/null");
+    int out = r->output_fd >= 0 ? r->output_fd : STDERR_FILENO;
+    if (::dup2(null.get(), STDIN_FILENO) < 0) return sys_error("dup2", "stdin");
+    if (::dup2(out, STDOUT_FILENO) < 0) return sys_error("dup2", "stdout");
+    if (::dup2(out, STDERR_FILENO) < 0) return sys_error("dup2", "stderr");
+    // Nothing of the caller's environment reaches the build. container=lxc: debootstrap
+    // then neither tests mknod on the target nor needs it for /dev (see the top of file).
+    ::clearenv();
+    ::setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+    ::setenv("LC_ALL", "C", 1);
+    ::setenv("HOME", "/root", 1);
+    ::setenv("DEBIAN_FRONTEND", "noninteractive", 1);
+    ::setenv("container", "lxc", 1);
+    return enter_guest_root(r->root);
+  };
+  return shim::create_and_run(table, spec, nullptr);
+}
+
+namespace {
+
+// The /etc files of the host that the first stage's tools (sh, wget, gpgv, dpkg-deb, awk)
+// need: the loader cache, name resolution, users for `id`, alternatives for awk, TLS roots,
+// apt's configuration (debootstrap asks apt-config for a proxy).
+constexpr const char* kHostEtc[] = {
+    "ld.so.cache",   "ld.so.conf", "ld.so.conf.d",   "resolv.conf", "hosts",
+    "nsswitch.conf", "host.conf",  "gai.conf",       "passwd",      "group",
+    "services",      "protocols",  "alternatives",   "ssl",         "ca-certificates",
+    "wgetrc",        "localtime",  "debian_version", "apt",
+};
+// Top-level directories of the host that are usually merged-/usr symlinks.
+constexpr const char* kHostLibDirs[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
+
+Result<void> make_dir(int dir_fd, const std::string& rel, mode_t mode) {
+  if (::mkdirat(dir_fd, rel.c_str(), 0700) < 0) return sys_error("mkdir", rel);
+  if (::fchmodat(dir_fd, rel.c_str(), mode, 0) < 0) return sys_error("chmod", rel);
+  return ok();
+}
+
+// The scratch root of the first stage (host-made, empty of host data: everything it shows
+// of the host is a read-only bind). `target` is bound read-write at /target.
+Result<GuestRootSpec> make_scratch_root(const std::string& scratch, const std::string& target) {
+  auto root = open_path(scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!root) return std::move(root).error();
+  GuestRootSpec spec;
+  spec.vdir = scratch;
+  for (const char* d : {"proc", "sys"}) {
+    if (auto r = make_dir(root->get(), d, 0555); !r) return std::move(r).error();
+  }
+  for (const char* d : {"dev", "etc", "usr", "root", "target"}) {
+    if (auto r = make_dir(root->get(), d, 0755); !r) return std::move(r).error();
+  }
+  if (auto r = make_dir(root->get(), "tmp", 01777); !r) return std::move(r).error();
+  spec.binds.push_back({"/usr", "/usr", true});
+  for (const char* d : kHostLibDirs) {
+    std::string host = std::string("/") + d;
+    struct stat st {};
+    if (::lstat(host.c_str(), &st) < 0) continue;
+    if (S_ISLNK(st.st_mode)) {
+      char link[256];
+      ssize_t n = ::readlink(host.c_str(), link, sizeof link - 1);
+      if (n < 0) return sys_error("readlink", host);
+      link[n] = '\0';
+      if (::symlinkat(link, root->get(), d) < 0) return sys_error("symlink", d);
+    } else if (S_ISDIR(st.st_mode)) {
+      if (auto r = make_dir(root->get(), d, 0755); !r) return std::move(r).error();
+      spec.binds.push_back({host, host, true});
+    }
+  }
+  for (const char* e : kHostEtc) {
+    std::string host = std::string("/etc/") + e, rel = std::string("etc/") + e;
+    struct stat st {};
+    // stat, not lstat: a host symlink (/etc/localtime) is bound as what it points to.
+    if (::stat(host.c_str(), &st) < 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (auto r = make_dir(root->get(), rel, 0755); !r) return std::move(r).error();
+    } else if (S_ISREG(st.st_mode)) {
+      UniqueFd f(::openat(root->get(), rel.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+      if (!f) return sys_error("create", rel);
+    } else {
+      continue;
+    }
+    char real[PATH_MAX];
+    if (!::realpath(host.c_str(), real)) return sys_error("realpath", host);
+    spec.binds.push_back({real, "/" + rel, true});
+  }
+  spec.binds.push_back({target, "/target", false});
+  return spec;
+}
+
+// The last lines of the captured output, for the error message.
+std::string tail_of(int fd, size_t max_lines) {
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  if (size <= 0) return "";
+  off_t from = std::max<off_t>(0, size - 4096);
+  std::string buf(static_cast<size_t>(size - from), '\0');
+  ssize_t n = ::pread(fd, buf.data(), buf.size(), from);
+  if (n <= 0) return "";
+  buf.resize(static_cast<size_t>(n));
+  while (!buf.empty() && buf.back() == '\n') buf.pop_back();
+  size_t pos = buf.size();
+  for (size_t i = 0; i < max_lines && pos != std::string::npos && pos > 0; ++i) {
+    pos = buf.rfind('\n', pos - 1);
+  }
+  return pos == std::string::npos ? buf : buf.substr(pos + 1);
+}
+
+// etc/hostname of the finished tree (guest-made by now: no symlink, no FIFO, beneath root).
+Result<void> write_hostname(int root_fd, const std::string& hostname) {
+  auto fd =
+      open_beneath(root_fd, "etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK,
+                   0644, RESOLVE_NO_SYMLINKS);
+  if (!fd) return std::move(fd).error();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) < 0) return sys_error("stat", "etc/hostname");
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(ErrorKind::kFailed, "write", "etc/hostname", "not a regular file", EINVAL);
+  }
+  std::string text = hostname + "\n";
+  if (::write(fd->get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return sys_error("write", "etc/hostname");
+  }
+  return ok();
+}
+
+Result<void> stage(const shim::ContextTable& table, const ConfinedRun& run, int capture,
+                   const char* name) {
+  auto code = run_confined(table, run);
+  if (!code) return std::move(code).error().wrap(name);
+  if (*code == 0) return ok();
+  std::string detail = "exited with status " + std::to_string(*code);
+  if (capture >= 0) {
+    std::string tail = tail_of(capture, 6);
+    if (!tail.empty()) detail += ":\n" + tail;
+  } else {
+    detail += " (its output is above)";
+  }
+  return make_error(ErrorKind::kFailed, "debootstrap", name, detail, 0);
+}
+
+}  // namespace
+}  // namespace vs::build
+
+namespace vs {
+
+Result<BuildResult> build_debootstrap(const BuildOptions& opts,
+                                      const std::vector<std::string>& args) {
+  auto parsed = build::parse_debootstrap_args(args);
+  if (!parsed) return std::move(parsed).error().wrap("build -m debootstrap");
+  if (!build::valid_hostname(opts.hostname)) {
+    return usage_error(opts.hostname, "not a hostname (DNS labels of letters, digits and `-`)");
+  }
+  BuildResult result;
+  std::string what = "build debootstrap `" + parsed->suite + "` into `" + opts.vdir + "`";
+  if (::access(build::kDebootstrap, X_OK) < 0) {
+    return make_error(ErrorKind::kFailed, "debootstrap", build::kDebootstrap,
+                      "not installed (apt-get install debootstrap)", errno)
+        .wrap(what);
+  }
+  shim::ContextTable table(opts.shim);
+  if (auto r = table.prepare(); !r) return std::move(r).error().wrap(what);
+  auto staging = build::Staging::begin(opts, result);
+  if (!staging) return std::move(staging).error().wrap(what);
+
+  // Quiet: debootstrap's messages go to a memory file whose tail explains a failure.
+  UniqueFd capture;
+  if (opts.quiet) {
+    capture = UniqueFd(::memfd_create("debootstrap-output", MFD_CLOEXEC));
+    if (!capture) return sys_error("memfd_create", "debootstrap output").wrap(what);
+  }
+
+  std::string scratch = result.vdir + ".deboot-XXXXXX";
+  if (!::mkdtemp(scratch.data())) return sys_error("mkdtemp", scratch).wrap(what);
+  // The scratch tree holds only mount points (the binds lived in the dead stage's mount
+  // namespace) and what the stage wrote there; delete_tree never follows its links.
+  ScopeExit drop_scratch([&scratch] { (void)delete_tree(scratch); });
+  auto root1 = build::make_scratch_root(scratch, staging->path());
+  if (!root1) return std::move(root1).error().wrap(what);
+
+  build::ConfinedRun first;
+  first.root = std::move(*root1);
+  first.argv = build::first_stage_argv(*parsed, "/target");
+  first.host_network = true;
+  first.output_fd = capture.get();
+  if (auto r = build::stage(table, first, capture.get(), "first stage"); !r) {
+    return std::move(r).error().wrap(what);
+  }
+
+  // The tree is now the guest's: check it like a guest root before starting in it.
+  for (const char* d : {"proc", "sys", "dev"}) {
+    if (::mkdirat(staging->root_fd(), d, 0555) < 0 && errno != EEXIST) {
+      return sys_error("mkdir", staging->path() + "/" + d).wrap(what);
+    }
+  }
+  if (auto r = check_guest_tree(staging->root_fd(), staging->path()); !r) {
+    return std::move(r).error().wrap(what);
+  }
+  build::ConfinedRun second;
+  second.root.vdir = staging->path();
+  second.argv = {"/debootstrap/debootstrap", "--second-stage"};
+  second.output_fd = capture.get();
+  if (auto r = build::stage(table, second, capture.get(), "second stage"); !r) {
+    return std::move(r).error().wrap(what);
+  }
+
+  auto status =
+      open_beneath(staging->root_fd(), "var/lib/dpkg/status", O_RDONLY, 0, RESOLVE_NO_SYMLINKS);
+  if (!status) return std::move(status).error().wrap(what + ": no dpkg status after debootstrap");
+  if (auto r = build::write_hostname(staging->root_fd(), opts.hostname); !r) {
+    return std::move(r).error().wrap(what);
+  }
+  auto c = staging->commit(0755);
+  if (!c) return std::move(c).error().wrap(what);
+  return result;
+}
+
+}  // namespace vs

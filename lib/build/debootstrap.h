@@ -1,0 +1,54 @@
+// The parts of build_debootstrap() (build.h) that tests reach directly: its argument parser and
+// the confined context both of its stages run in (SECURITY.md E42).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernel-shim/context_table.h"
+#include "lib/base/result.h"
+#include "lib/mount/guest_root.h"
+
+namespace vs::build {
+
+inline constexpr const char* kDefaultMirror = "http://deb.debian.org/debian";
+inline constexpr const char* kDebootstrap = "/usr/sbin/debootstrap";
+
+/// The method args of `build -m debootstrap -- ARGS` (util-vserver style).
+struct DebootstrapArgs {
+  std::string suite;                    ///< -d SUITE (required): bookworm, trixie, stable, ...
+  std::string mirror = kDefaultMirror;  ///< --mirror URL: http://, https:// or file:///
+  std::string variant = "minbase";      ///< --variant V: minbase, buildd or `-` (debootstrap's
+                                        ///< default: required + important packages)
+  std::vector<std::string> include;     ///< --include a,b: extra packages (Debian names)
+
+  bool operator==(const DebootstrapArgs&) const = default;
+};
+
+/// Parses `-d SUITE`, `--mirror URL`, `--variant V`, `--include a,b` (also `--opt=VALUE`),
+/// each at most once. Anything else, a missing value, a value that could be an option or
+/// is not a plain suite/package name/URL, and a missing -d are usage errors whose subject is
+/// the argument.
+Result<DebootstrapArgs> parse_debootstrap_args(const std::vector<std::string>& args);
+
+/// The debootstrap command line of the first (download and unpack) stage into `target`.
+std::vector<std::string> first_stage_argv(const DebootstrapArgs& args, const std::string& target);
+
+/// How one stage runs (both go through run_confined()).
+struct ConfinedRun {
+  GuestRootSpec root;             ///< the tree that becomes `/` (and its extra binds)
+  std::vector<std::string> argv;  ///< run as root of `root`
+  bool host_network = false;      ///< keep the host's network namespace (downloads)
+  int output_fd = -1;             ///< the command's stdout and stderr; -1: the caller's stderr
+};
+
+/// Runs `run.argv` in a new sealed context (mnt, pid, uts, ipc, cgroup namespaces, plus net
+/// unless host_network) whose root is run.root set up by enter_guest_root(): a fresh /proc
+/// with masked and read-only paths, read-only /sys, a minimal /dev, pivot_root. The command
+/// holds the default guest capability bounding set (no SYS_ADMIN, no MKNOD, no NET_RAW) and
+/// the default seccomp profile, with a clean environment (PATH, LC_ALL=C,
+/// DEBIAN_FRONTEND=noninteractive, container=lxc). Returns its exit code; errors are the
+/// context's (setup failed, exec failed).
+Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run);
+
+}  // namespace vs::build
