@@ -701,4 +701,32 @@ Result<Xid> xid_of_pid(pid_t pid, const std::string& parent, const std::string& 
   return xid;
 }
 
+Result<std::vector<ContextPids>> scan_context_pids(const CgroupLayout& layout,
+                                                   const std::string& parent) {
+  if (auto r = check_parent(parent); !r) return std::move(r).error();
+  std::vector<ContextPids> out;
+  if (layout.v2_root.empty()) return out;
+  const std::string top = layout.v2_root + "/" + parent;
+  UniqueFd fd(::open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return out;  // no context was ever made
+    return sys_error("open", top);
+  }
+  auto names = subdirs(fd.get(), top);
+  if (!names) return std::move(names).error();
+  for (const auto& name : *names) {
+    auto xid = Xid::parse(name);
+    if (!xid || !xid->is_context()) continue;
+    auto pids = cd::read_procs_tree(top + "/" + name);
+    if (!pids) {
+      if (pids.error().code == ENOENT) continue;  // reaped meanwhile
+      return std::move(pids).error().wrap("processes of context " + name);
+    }
+    out.push_back({*xid, std::move(*pids)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ContextPids& a, const ContextPids& b) { return a.xid < b.xid; });
+  return out;
+}
+
 }  // namespace vs::shim
