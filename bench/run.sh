@@ -3,6 +3,8 @@
 # side by side with unshare (the floor) and, where installed, bwrap, crun and lxc-execute.
 #
 #   sudo bench/run.sh [--build build-gcc] [--rounds 40] [--runs 5] [--reference] [-v]
+#   sudo bench/run.sh monitor [--build build] [--count 1000] [--rounds 10] [-v]
+#      (vps ax against ps ax, and vserver-stat, with COUNT running contexts)
 #
 # vcontext uses a bench-private run dir (/tmp/vs-bench-run) and cgroup parent (vserver-bench);
 # both are removed afterwards, also when the benchmark fails or is interrupted.
@@ -44,6 +46,11 @@ cleanup() {
   local d
   for d in /sys/fs/cgroup/*/"$cgparent" /sys/fs/cgroup/"$cgparent"; do
     [ -d "$d" ] || continue
+    # Processes a benchmark left behind (persistent contexts): killed through cgroup.kill.
+    for k in "$d"/*/cgroup.kill; do
+      [ -e "$k" ] && echo 1 > "$k" 2>/dev/null
+    done
+    sleep 0.2
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null ||
       echo "bench cleanup: could not remove $d (processes left in it?)" >&2
   done
@@ -51,4 +58,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 "$here/bench_oneshot.py" "$@"
+if [ "${1:-}" = monitor ]; then
+  shift
+  python3 "$here/bench_monitor.py" "$@"
+else
+  python3 "$here/bench_oneshot.py" "$@"
+fi
