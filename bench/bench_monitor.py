@@ -21,8 +21,8 @@ import subprocess
 import sys
 import time
 
-RUNDIR = "/tmp/vs-bench-run"
-CGROUP_PARENT = "vserver-bench"
+RUNDIR = "/tmp/vs-bench-monitor-run"
+CGROUP_PARENT = "vserver-bench-monitor"
 FIRST_XID = 30000
 DN = subprocess.DEVNULL
 

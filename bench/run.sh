@@ -15,6 +15,13 @@ cd "$here/.."
 
 rundir=/tmp/vs-bench-run
 cgparent=vserver-bench
+mode=oneshot
+if [ "${1:-}" = monitor ]; then
+  # Its own run dir and cgroup parent: a one-shot benchmark may run at the same time.
+  mode=monitor
+  rundir=/tmp/vs-bench-monitor-run
+  cgparent=vserver-bench-monitor
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench: run as root (namespaces, cgroups)" >&2
@@ -46,11 +53,13 @@ cleanup() {
   local d
   for d in /sys/fs/cgroup/*/"$cgparent" /sys/fs/cgroup/"$cgparent"; do
     [ -d "$d" ] || continue
-    # Processes a benchmark left behind (persistent contexts): killed through cgroup.kill.
-    for k in "$d"/*/cgroup.kill; do
-      [ -e "$k" ] && echo 1 > "$k" 2>/dev/null
-    done
-    sleep 0.2
+    if [ "$mode" = monitor ]; then
+      # Persistent contexts the monitor benchmark left behind: killed through cgroup.kill.
+      for k in "$d"/*/cgroup.kill; do
+        [ -e "$k" ] && echo 1 > "$k" 2>/dev/null
+      done
+      sleep 0.2
+    fi
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null ||
       echo "bench cleanup: could not remove $d (processes left in it?)" >&2
   done
@@ -58,7 +67,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ "${1:-}" = monitor ]; then
+if [ "$mode" = monitor ]; then
   shift
   python3 "$here/bench_monitor.py" "$@"
 else

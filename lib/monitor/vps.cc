@@ -157,8 +157,18 @@ Result<void> ContextMap::scan(const shim::ContextTable& table) {
 
 ContextLabel ContextMap::label(const shim::ContextTable& table, pid_t pid) {
   auto it = xid_of.find(pid);
-  if (it == xid_of.end()) return {"0", "MAIN"};
-  const shim::Xid xid = it->second;
+  shim::Xid xid(shim::Xid::kHost);
+  if (it != xid_of.end()) {
+    xid = it->second;
+  } else {
+    // Not in a context when the cgroups were scanned (after ps ran): a host process, or
+    // one that ended or moved meanwhile. One read of its cgroup file tells; host processes
+    // are few next to the guests' on a busy host.
+    auto x = table.xid_of(pid);
+    if (!x) return {"?", "?"};
+    xid = *x;
+  }
+  if (!xid.is_context()) return {"0", "MAIN"};
   auto n = names.find(xid.value());
   if (n == names.end()) {
     auto state = table.read_state(xid);

@@ -4,8 +4,9 @@
 // names, argv); the name we add is escaped by us.
 //
 // Cost: ps itself, plus O(contexts) reads: the processes of every context come from one read
-// of each context's cgroup.procs (shim::scan_context_pids), taken before and after ps ran so
-// a process that starts or ends while ps runs is still placed; every other pid is the host's.
+// of each context's cgroup.procs (shim::scan_context_pids) after ps ran; a pid not found
+// there (a host process, or one that ended or moved meanwhile) costs one read of its
+// /proc/PID/cgroup. A process that ended before that read is shown with "?".
 #pragma once
 
 #include <sys/types.h>
@@ -64,7 +65,8 @@ struct ContextMap {
 
   /// Adds the processes of every context of `table` (one scan_context_pids()).
   Result<void> scan(const shim::ContextTable& table);
-  /// The label of `pid`: xid 0 MAIN for the host, the escaped guest name or "-".
+  /// The label of `pid`: xid 0 MAIN for the host, the escaped guest name or "-"; "?" for a
+  /// pid that is in no scanned context and no longer exists.
   ContextLabel label(const shim::ContextTable& table, pid_t pid);
 };
 

@@ -50,12 +50,10 @@ int main(int argc, char** argv) {
   }
   vs::shim::ContextTable table(vs::tool::shim_config({}));
   if (auto r = table.prepare(); !r) return vs::tool::report(kTool, r.error());
-  vs::monitor::ContextMap map;
-  // Before and after ps: a process that ends or starts in a context while ps runs is in
-  // one of the two scans.
-  if (auto r = map.scan(table); !r) return vs::tool::report(kTool, r.error());
   auto ps = vs::monitor::run_ps(args);
   if (!ps) return vs::tool::report(kTool, ps.error());
+  // After ps, so that every process ps saw start in a context is found there.
+  vs::monitor::ContextMap map;
   if (auto r = map.scan(table); !r) return vs::tool::report(kTool, r.error());
   bool found = false;
   std::string out = vs::monitor::annotate_ps(
