@@ -258,6 +258,21 @@ TEST(Monitor, JsonSchema) {
   EXPECT_EQ(py.status, 0) << py.err << r.out;
 }
 
+TEST(Monitor, EmptyPersistentContextThenReaped) {
+  const std::string xid = "41107";
+  auto made = run_cmd({tool_path("vcontext"), "--create", "--persistent", "--silent", "--xid", xid,
+                       "--namespaces", "mnt,uts,ipc", "--", "/bin/true"});
+  ASSERT_EQ(made.status, 0) << made.err;
+  std::string row = json_row(41107);
+  EXPECT_EQ(field(row, "processes"), 0u) << row;
+  auto released = run_cmd({tool_path("vcontext"), "--release", "--xid", xid});
+  ASSERT_EQ(released.status, 0) << released.err;
+  auto r = run_cmd({tool_path("vserver-stat"), "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("\"xid\":41107"), std::string::npos) << r.out;
+  EXPECT_EQ(run_cmd({tool_path("vserver-info"), xid, "RUNNING"}).status, 1);
+}
+
 TEST(Monitor, VserverInfo) {
   constexpr uint16_t kXid = 41105;
   Workload w(kXid, {"/bin/sleep", "1000"});
