@@ -4,6 +4,7 @@
 #
 #   sudo bench/run.sh [--build build-gcc] [--rounds 40] [--runs 5] [--reference] [-v]
 #   sudo bench/run.sh monitor [--build build] [--count 1000] [--rounds 10] [-v]
+#      (own run dir /tmp/vs-bench-monitor-run and cgroup parent vserver-bench-monitor)
 #      (vps ax against ps ax, and vserver-stat, with COUNT running contexts)
 #
 # vcontext uses a bench-private run dir (/tmp/vs-bench-run) and cgroup parent (vserver-bench);
