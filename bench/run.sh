@@ -8,6 +8,9 @@
 # `guests`: vserver start/stop/exec against the C floor of ../shared/anchors-bench (nsrun -d,
 # kill, nsenter -a) and N guests started one after the other (bench_guests.py), in bench-private
 # configuration, vdir and run roots under /tmp/vs-bench-guests.
+#   sudo bench/run.sh monitor [--build build] [--count 1000] [--rounds 10] [-v]
+#      (own run dir /tmp/vs-bench-monitor-run and cgroup parent vserver-bench-monitor)
+#      (vps ax against ps ax, and vserver-stat, with COUNT running contexts)
 #
 # vcontext uses a bench-private run dir (/tmp/vs-bench-run) and cgroup parent (vserver-bench);
 # both are removed afterwards, also when the benchmark fails or is interrupted.
@@ -18,6 +21,17 @@ cd "$here/.."
 
 rundir=/tmp/vs-bench-run
 cgparent=vserver-bench
+mode=oneshot
+if [ "${1:-}" = monitor ]; then
+  # Its own run dir and cgroup parent: a one-shot benchmark may run at the same time.
+  mode=monitor
+  rundir=/tmp/vs-bench-monitor-run
+  cgparent=vserver-bench-monitor
+elif [ "${1:-}" = guests ]; then
+  mode=guests
+  rundir=/tmp/vs-bench-guests-run
+  cgparent=vserver-bench-guests
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench: run as root (namespaces, cgroups)" >&2
@@ -51,6 +65,13 @@ cleanup() {
   local d
   for d in /sys/fs/cgroup/*/"$cgparent" /sys/fs/cgroup/"$cgparent"; do
     [ -d "$d" ] || continue
+    if [ "$mode" = monitor ]; then
+      # Persistent contexts the monitor benchmark left behind: killed through cgroup.kill.
+      for k in "$d"/*/cgroup.kill; do
+        [ -e "$k" ] && echo 1 > "$k" 2>/dev/null
+      done
+      sleep 0.2
+    fi
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null ||
       echo "bench cleanup: could not remove $d (processes left in it?)" >&2
   done
@@ -58,7 +79,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ "${1:-}" = guests ]; then
+if [ "$mode" = guests ]; then
   shift
   build=build
   args=()
@@ -76,4 +97,9 @@ if [ "${1:-}" = guests ]; then
   python3 "$here/bench_guests.py" --vserver "$(cd "$build" && pwd)/tools/vserver" "${args[@]}"
   exit
 fi
-python3 "$here/bench_oneshot.py" "$@"
+if [ "$mode" = monitor ]; then
+  shift
+  python3 "$here/bench_monitor.py" "$@"
+else
+  python3 "$here/bench_oneshot.py" "$@"
+fi

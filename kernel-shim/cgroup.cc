@@ -269,6 +269,11 @@ Result<void> collect_procs(int fd, const std::string& path, bool top, std::vecto
   auto pids = cd::parse_procs(*text, path + "/cgroup.procs");
   if (!pids) return std::move(pids).error();
   out.insert(out.end(), pids->begin(), pids->end());
+  // cgroupfs (kernfs) keeps a directory's link count at 2 + its subdirectories: a leaf
+  // needs no readdir (one fstat instead of seven calls; vps and vserver-stat do this for
+  // every context).
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 2) return ok();
   auto names = subdirs(fd, path);
   if (!names) return std::move(names).error();
   for (const auto& name : *names) {
@@ -699,6 +704,34 @@ Result<Xid> xid_of_pid(pid_t pid, const std::string& parent, const std::string& 
     return std::move(e).wrap("xid of " + subject);
   }
   return xid;
+}
+
+Result<std::vector<ContextPids>> scan_context_pids(const CgroupLayout& layout,
+                                                   const std::string& parent) {
+  if (auto r = check_parent(parent); !r) return std::move(r).error();
+  std::vector<ContextPids> out;
+  if (layout.v2_root.empty()) return out;
+  const std::string top = layout.v2_root + "/" + parent;
+  UniqueFd fd(::open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return out;  // no context was ever made
+    return sys_error("open", top);
+  }
+  auto names = subdirs(fd.get(), top);
+  if (!names) return std::move(names).error();
+  for (const auto& name : *names) {
+    auto xid = Xid::parse(name);
+    if (!xid || !xid->is_context()) continue;
+    auto pids = cd::read_procs_tree(top + "/" + name);
+    if (!pids) {
+      if (pids.error().code == ENOENT) continue;  // reaped meanwhile
+      return std::move(pids).error().wrap("processes of context " + name);
+    }
+    out.push_back({*xid, std::move(*pids)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ContextPids& a, const ContextPids& b) { return a.xid < b.xid; });
+  return out;
 }
 
 }  // namespace vs::shim

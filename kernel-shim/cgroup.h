@@ -109,6 +109,18 @@ class ContextCgroup {
 /// A missing pid is a kNotFound error (ESRCH).
 Result<Xid> xid_of_pid(pid_t pid, const std::string& parent = "vservers",
                        const std::string& proc_root = "/proc");
+/// The processes of one context, as scan_context_pids() found them.
+struct ContextPids {
+  Xid xid{0};
+  std::vector<pid_t> pids;  ///< sorted host pids (processes, not threads)
+};
+/// Every context's processes in one pass over the v2 hierarchy: one read of the cgroup.procs
+/// of each context directory under PARENT (and of its sub-cgroups), O(contexts) rather than
+/// one /proc/PID/cgroup read per process. Directories whose name is not a context xid as
+/// create() makes it are skipped; one removed meanwhile is left out. Sorted by xid.
+Result<std::vector<ContextPids>> scan_context_pids(const CgroupLayout& layout,
+                                                   const std::string& parent = "vservers");
+
 /// The same parse over the text of a /proc/PID/cgroup file (for unit tests).
 Result<Xid> xid_from_cgroup_file(std::string_view text, const std::string& parent);
 

@@ -39,7 +39,9 @@ std::string ContextState::serialize() const {
   s += "creator_pid=" + std::to_string(creator_pid) + "\n";
   s += "created=" + std::to_string(created) + "\n";
   if (!name.empty()) s += "name=" + name + "\n";
-  for (const auto& [ns, ino] : ns_inodes) s += "ns." + ns + "=" + std::to_string(ino) + "\n";
+  for (const auto& [ns_name, ino] : ns_inodes) {
+    s += "ns." + ns_name + "=" + std::to_string(ino) + "\n";
+  }
   for (const auto& [key, value] : attrs) s += "attr." + key + "=" + value + "\n";
   return s;
 }

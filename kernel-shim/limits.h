@@ -142,12 +142,17 @@ struct CgroupUsage {
   std::optional<uint64_t> memory_peak;         ///< v1 memory.max_usage_in_bytes, v2 memory.peak
   std::optional<uint64_t> memory_failcnt;      ///< v1 memory.failcnt, v2 memory.events max
   std::optional<uint64_t> memory_oom_kill;     ///< oom_kill in v1 memory.oom_control/v2 .events
+  /// Resident memory mapped by the processes (no page cache that is not mapped): v1
+  /// memory.stat total_rss + total_mapped_file, v2 memory.stat anon + file_mapped.
+  std::optional<uint64_t> memory_rss;
   std::optional<uint64_t> pids_current;        ///< pids.current
   std::optional<uint64_t> pids_max_hits;       ///< pids.events max (forks refused)
   std::optional<uint64_t> cpu_nr_periods;      ///< cpu.stat nr_periods
   std::optional<uint64_t> cpu_nr_throttled;    ///< cpu.stat nr_throttled
   std::optional<uint64_t> cpu_throttled_usec;  ///< v1 throttled_time / 1000, v2 throttled_usec
   std::optional<uint64_t> cpu_usage_usec;      ///< v1 cpuacct.usage / 1000, v2 cpu.stat usage_usec
+  std::optional<uint64_t> cpu_user_usec;    ///< v1 cpuacct.usage_user / 1000, v2 cpu.stat user_usec
+  std::optional<uint64_t> cpu_system_usec;  ///< v1 cpuacct.usage_sys / 1000, v2 system_usec
 };
 
 enum class CgroupVersion { kV1, kV2 };

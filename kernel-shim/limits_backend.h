@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,11 @@ Result<void> read_counter_into(const std::string& dir, std::string_view file,
 /// file or the line does not exist.
 Result<void> read_keyed_into(const std::string& dir, std::string_view file, std::string_view key,
                              std::optional<uint64_t>& out, uint64_t divisor = 1);
+/// Sets `out` to the sum of the `keys` lines of DIR/FILE (memory.stat), read once; leaves it
+/// empty if the file or every line is missing.
+Result<void> read_keyed_sum_into(const std::string& dir, std::string_view file,
+                                 std::initializer_list<std::string_view> keys,
+                                 std::optional<uint64_t>& out);
 /// kNoLimit -> "max", else the number.
 std::string format_max(uint64_t value);
 

@@ -291,6 +291,20 @@ Result<void> read_keyed_into(const std::string& dir, std::string_view file, std:
   return ok();
 }
 
+Result<void> read_keyed_sum_into(const std::string& dir, std::string_view file,
+                                 std::initializer_list<std::string_view> keys,
+                                 std::optional<uint64_t>& out) {
+  auto text = read_knob(dir, file);
+  if (!text) return std::move(text).error();
+  if (!*text) return ok();
+  for (auto key : keys) {
+    auto v = keyed_counter(**text, key, dir + "/" + std::string(file));
+    if (!v) return std::move(v).error();
+    if (*v) out = out.value_or(0) + **v;
+  }
+  return ok();
+}
+
 Result<void> set_cpuset(const std::string& dir, const CgroupLimits& limits) {
   if (limits.cpuset_cpus) {
     if (auto r = write_knob(dir, "cpuset.cpus", *limits.cpuset_cpus); !r) return r;

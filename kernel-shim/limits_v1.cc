@@ -147,6 +147,11 @@ class V1Backend final : public Backend {
         if (auto r = read_counter_into(dir, "memory.max_usage_in_bytes", out.memory_peak); !r)
           return r;
         if (auto r = read_counter_into(dir, "memory.failcnt", out.memory_failcnt); !r) return r;
+        if (auto r = read_keyed_sum_into(dir, "memory.stat", {"total_rss", "total_mapped_file"},
+                                         out.memory_rss);
+            !r) {
+          return r;
+        }
         return read_keyed_into(dir, "memory.oom_control", "oom_kill", out.memory_oom_kill, 1);
       }
       case Controller::kPids: {
@@ -166,6 +171,11 @@ class V1Backend final : public Backend {
         std::optional<uint64_t> ns;
         if (auto r = read_counter_into(dir, "cpuacct.usage", ns); !r) return r;
         if (ns) out.cpu_usage_usec = *ns / 1000;
+        std::optional<uint64_t> user_ns, sys_ns;
+        if (auto r = read_counter_into(dir, "cpuacct.usage_user", user_ns); !r) return r;
+        if (auto r = read_counter_into(dir, "cpuacct.usage_sys", sys_ns); !r) return r;
+        if (user_ns) out.cpu_user_usec = *user_ns / 1000;
+        if (sys_ns) out.cpu_system_usec = *sys_ns / 1000;
         return ok();
       }
       case Controller::kCpuset:

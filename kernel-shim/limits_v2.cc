@@ -162,6 +162,11 @@ class V2Backend final : public Backend {
       case Controller::kMemory: {
         if (auto r = read_counter_into(dir, "memory.current", out.memory_current); !r) return r;
         if (auto r = read_counter_into(dir, "memory.peak", out.memory_peak); !r) return r;
+        if (auto r = read_keyed_sum_into(dir, "memory.stat", {"anon", "file_mapped"},
+                                         out.memory_rss);
+            !r) {
+          return r;
+        }
         if (auto r = read_keyed_into(dir, "memory.events", "max", out.memory_failcnt); !r) {
           return r;
         }
@@ -181,6 +186,12 @@ class V2Backend final : public Backend {
         return read_keyed_into(dir, "cpu.stat", "throttled_usec", out.cpu_throttled_usec);
       }
       case Controller::kCpuacct:
+        if (auto r = read_keyed_into(dir, "cpu.stat", "user_usec", out.cpu_user_usec); !r) {
+          return r;
+        }
+        if (auto r = read_keyed_into(dir, "cpu.stat", "system_usec", out.cpu_system_usec); !r) {
+          return r;
+        }
         return read_keyed_into(dir, "cpu.stat", "usage_usec", out.cpu_usage_usec);
       case Controller::kCpuset:
         return ok();

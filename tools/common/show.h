@@ -6,26 +6,12 @@
 #include <vector>
 
 #include "kernel-shim/limits.h"
+#include "lib/base/escape.h"
 
 namespace vs::tool {
 
-/// A JSON string literal for `s` (quotes, backslashes and control characters escaped).
-inline std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+/// A JSON string literal for `s` (lib/base/escape.h: always valid JSON).
+inline std::string json_string(const std::string& s) { return vs::json_string(s); }
 
 /// One `name value` line per field, or with `json` one object: numeric fields as numbers,
 /// the others ("max", "100:inf", "0-3") as strings.

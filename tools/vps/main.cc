@@ -1,0 +1,67 @@
+// vps: ps(1) with the CONTEXT and NAME of every process (util-vserver's vps, on the shim).
+// Every argument goes to ps unchanged; the context table and cgroup parent come from
+// VSERVER_RUNDIR and VSERVER_CGROUP_PARENT.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernel-shim/context_table.h"
+#include "lib/base/exit_code.h"
+#include "lib/monitor/vps.h"
+#include "tools/common/cli.h"
+
+namespace {
+
+constexpr const char* kTool = "vps";
+
+constexpr const char* kHelp =
+    "Usage: vps [PS-OPTIONS...]\n"
+    "Run ps(1) with PS-OPTIONS and add two columns after PID: CONTEXT (the xid of the\n"
+    "process's context, 0 for the host) and NAME (the guest's name, MAIN for the host, - for\n"
+    "an anonymous context). ps's output must have a PID column (the default formats, aux,\n"
+    "-ef, -o pid,...). Environment: VSERVER_RUNDIR, VSERVER_CGROUP_PARENT.\n"
+    "Exit status: that of ps; 1 if ps could not run.\n";
+
+bool write_all(const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(STDOUT_FILENO, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 1 && args[0] == "--help") {
+    std::fputs(kHelp, stdout);
+    return vs::kExitOk;
+  }
+  if (args.size() == 1 && args[0] == "--version") {
+    std::puts("vserver 0.1.0");
+    return vs::kExitOk;
+  }
+  vs::shim::ContextTable table(vs::tool::shim_config({}));
+  if (auto r = table.prepare(); !r) return vs::tool::report(kTool, r.error());
+  auto ps = vs::monitor::run_ps(args);
+  if (!ps) return vs::tool::report(kTool, ps.error());
+  // After ps, so that every process ps saw start in a context is found there.
+  vs::monitor::ContextMap map;
+  if (auto r = map.scan(table); !r) return vs::tool::report(kTool, r.error());
+  bool found = false;
+  std::string out = vs::monitor::annotate_ps(
+      ps->out, [&](pid_t pid) { return map.label(table, pid); }, &found);
+  if (!found && !ps->out.empty()) {
+    std::fprintf(stderr, "%s: ps printed no PID column; contexts not shown (add pid to -o)\n",
+                 kTool);
+  }
+  if (!write_all(out)) return vs::kExitFailed;
+  return ps->status.as_exit_code();
+}
