@@ -21,6 +21,7 @@
 #include "kernel-shim/confine.h"
 #include "kernel-shim/flags.h"
 #include "kernel-shim/init.h"
+#include "kernel-shim/netiso.h"
 #include "lib/base/child.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
@@ -381,6 +382,14 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     return sys_error("mkdir", table.entry_dir(*xid)).wrap(what);
   }
   undo.on_rollback([&table, x = *xid] {
+    // The host side of an isolated network a host_setup made (it records it in the state
+    // before making it), while the context's namespaces are still pinned.
+    auto st = table.read_state(x);
+    struct stat hostns {};
+    if ((st && is_isolated(st->attrs)) ||
+        ::lstat((table.entry_dir(x) + "/hostns").c_str(), &hostns) == 0) {
+      (void)teardown_isolated_net(table, x, st ? st->attrs : Attributes{});
+    }
     (void)unpin_namespaces(table.ns_dir(x));
     ::unlink((table.entry_dir(x) + "/state").c_str());
     ::rmdir(table.entry_dir(x).c_str());
@@ -429,9 +438,6 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     return std::move(r).error().wrap(what);
   }
   step("namespaces");
-  if (spec.host_setup) {
-    if (auto r = spec.host_setup(*xid, *cg, child->pid()); !r) return std::move(r).error();
-  }
   ContextState state;
   for (const auto& ns : kNamespaces) {
     if (!(spec.namespaces & ns.clone_flag)) continue;
@@ -454,6 +460,9 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   state.name = spec.name;
   if (auto r = table.write_state(state); !r) return std::move(r).error().wrap(what);
   step("state");
+  if (spec.host_setup) {
+    if (auto r = spec.host_setup(*xid, *cg, child->pid()); !r) return std::move(r).error();
+  }
   if (on_created) on_created(*xid);
   send_step(parent_end.get(), Step::kGo);                                       /* #3 */
   step("go");

@@ -36,9 +36,10 @@ struct CreateSpec {
   /// Return once the command (or init) was exec'd, with 0, instead of waiting for it: the
   /// context lives on without any process of its creator (vserver start).
   bool detach = false;
-  /// Host-side work after the namespaces are pinned and before the command runs, under the
-  /// entry's lock: limits, network. Its error rolls the creation back. `first_pid` is the
-  /// host pid of the context's first process.
+  /// Host-side work after the namespaces are pinned and the state file is written, before the
+  /// command runs, under the entry's lock: limits, network (which record what they made in
+  /// the state). Its error rolls the creation back, isolated network included. `first_pid`
+  /// is the host pid of the context's first process.
   std::function<Result<void>(Xid xid, const ContextCgroup& cg, pid_t first_pid)> host_setup;
   /// Called at each step of the creation ("locked", "cgroup", "namespaces", "state", "go"):
   /// crash tests stop the creator there.

@@ -130,6 +130,8 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
   opts.force = req.force;
   opts.hostname = req.hostname.empty() ? req.name : req.hostname;
   opts.progress = req.progress;
+  opts.quiet = req.quiet;
+  opts.shim = req.shim;
   bool had_tree = exists(opts.vdir);
   Result<BuildResult> built = [&]() -> Result<BuildResult> {
     if (req.method == "skeleton") return build_skeleton(opts);
@@ -137,8 +139,7 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
     if (req.method == "clone") return build_clone(opts, source);
     if (req.method == "template") return build_template(opts, source);
     if (req.method == "host") return build_host(opts);
-    return make_error(ErrorKind::kFailed, "build", req.name,
-                      "-m debootstrap is not built yet", ENOSYS);
+    return build_debootstrap(opts, req.method_args);
   }();
   if (!built) return std::move(built).error().wrap(what);
   if (req.method == "clone" || req.method == "template") {

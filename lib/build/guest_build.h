@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lib/base/result.h"
+#include "kernel-shim/context_table.h"
 #include "lib/build/build.h"
 #include "lib/guest/paths.h"
 
@@ -24,6 +25,8 @@ struct GuestBuildRequest {
   std::string hostname;            ///< uts.nodename; empty: the name
   std::vector<std::string> interfaces;  ///< ADDR[/PREFIX] shared-stack addresses
   ProgressFn progress;
+  bool quiet = true;               ///< debootstrap: keep its output (shown only on failure)
+  shim::ShimConfig shim;           ///< where build-time contexts are made (debootstrap)
 };
 
 /// The vserver.toml a build writes for the request (init style minit for the busybox,

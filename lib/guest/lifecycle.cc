@@ -16,6 +16,7 @@
 #include "kernel-shim/confine.h"
 #include "kernel-shim/limits.h"
 #include "kernel-shim/netbind.h"
+#include "kernel-shim/netiso.h"
 #include "kernel-shim/seccomp.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
@@ -23,6 +24,7 @@
 #include "lib/guest/passwd.h"
 #include "lib/mount/fstab.h"
 #include "lib/mount/guest_root.h"
+#include "lib/net/isolated.h"
 
 namespace vs {
 
@@ -35,16 +37,13 @@ using shim::Xid;
 using Clock = std::chrono::steady_clock;
 
 // The context's attributes from the guest's configuration: what confines its processes.
-shim::Attributes guest_attrs(const GuestConfig& g, const shim::NetBind& bind) {
+shim::Attributes guest_attrs(const GuestConfig& g) {
   shim::Attributes attrs;
   attrs["bcaps"] = shim::format_caps(g.bcaps);
   if (!g.ccaps.empty()) attrs["ccaps"] = g.ccaps;
   if (!g.flags.empty()) attrs["flags"] = g.flags;
   g.seccomp.to_attrs(attrs);
   shim::rlimits_to_attrs(g.rlimits, attrs);
-  std::string list;
-  for (const auto& a : bind.all()) list += (list.empty() ? "" : ",") + shim::format_net_address(a);
-  if (!list.empty()) attrs[shim::kNetIpAttr] = list;
   return attrs;
 }
 
@@ -59,32 +58,6 @@ Result<shim::NetBind> shared_addresses(const GuestConfig& g) {
     addrs.push_back(*a);
   }
   return shim::make_net_bind(addrs);
-}
-
-// Refuses an address another live context holds (an anonymous chbind, or a guest of another
-// configuration root). Configured guests were checked against each other before.
-Result<void> check_addresses_free(const ContextTable& table, Xid self, const shim::NetBind& bind) {
-  if (bind.empty()) return ok();
-  auto xids = table.list();
-  if (!xids) return std::move(xids).error();
-  for (Xid other : *xids) {
-    if (other == self) continue;
-    auto st = table.read_state(other);
-    if (!st) continue;
-    auto theirs = shim::net_bind_from_attrs(st->attrs);
-    if (!theirs) continue;
-    for (const auto& mine : bind.all()) {
-      for (const auto& t : theirs->all()) {
-        if (!(mine == t)) continue;
-        std::string addr = shim::format_net_address(mine);
-        std::string who = st->name.empty() ? "context " + other.str()
-                                           : "guest " + st->name + " (context " + other.str() + ")";
-        return make_error(ErrorKind::kWrongState, "start", addr.substr(0, addr.find('/')),
-                          "the address is in use by " + who, EADDRINUSE);
-      }
-    }
-  }
-  return ok();
 }
 
 // The host directories a `-m host` guest gets bound read-only: those that are directories on
@@ -245,16 +218,10 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
                           shim::format_ns_list(g.namespaces) + ")",
                       EINVAL);
   }
-  for (const auto& itf : g.interfaces) {
-    if (itf.mode == NetMode::kIsolated) {
-      return make_error(ErrorKind::kFailed, "start", g.name,
-                        "isolated network mode is not built yet (interface " + itf.address +
-                            "); use mode = \"shared\"",
-                        ENOSYS);
-    }
-  }
   auto bind = shared_addresses(g);
   if (!bind) return std::move(bind).error().wrap(what);
+  auto isolated = isolated_net_spec(g);
+  if (!isolated) return std::move(isolated).error().wrap(what);
   std::vector<FstabEntry> fstab;
   if (g.fstab) {
     auto parsed = parse_fstab(*g.fstab);
@@ -295,13 +262,13 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
 
   shim::CreateSpec spec;
   spec.xid = g.xid;
-  spec.namespaces = g.namespaces;
+  spec.namespaces = g.namespaces | (*isolated ? CLONE_NEWNET : 0);
   spec.persistent = false;
   spec.endsetup = true;
   spec.builtin_init = g.init_style != InitStyle::kPlain;
   spec.init_stays = true;
   spec.argv = effective_init_command(g);
-  spec.attrs = guest_attrs(g, *bind);
+  spec.attrs = guest_attrs(g);
   spec.name = g.name;
   spec.detach = true;
   spec.at_step = hooks.at_step;
@@ -326,8 +293,27 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
     auto dirs = shim::LimitDirs::resolve(table.layout(), cg);
     if (auto r = shim::set_cgroup_limits(dirs, g.limits); !r) return std::move(r).error().wrap(what);
     if (!bind->empty()) {
-      if (auto r = check_addresses_free(table, xid, *bind); !r) return r;
+      // Checked and recorded under the table-wide network lock: of two guests with one
+      // address, one starts and the other is refused.
+      auto nl = shim::net_lock(table);
+      if (!nl) return std::move(nl).error().wrap(what);
+      if (auto r = shim::refuse_taken_addresses(table, xid, *bind); !r) {
+        return make_error(ErrorKind::kWrongState, "start", g.name, r.error().detail, EADDRINUSE);
+      }
       if (auto r = shim::attach_net_bind(cg.v2_fd(), xid, *bind); !r) {
+        return std::move(r).error().wrap(what);
+      }
+      auto st = table.read_state(xid);
+      if (!st) return std::move(st).error().wrap(what);
+      std::string list;
+      for (const auto& a : bind->all()) {
+        list += (list.empty() ? "" : ",") + shim::format_net_address(a);
+      }
+      st->attrs[shim::kNetIpAttr] = list;
+      if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);
+    }
+    if (*isolated) {
+      if (auto r = shim::setup_isolated_net(table, xid, **isolated, true); !r) {
         return std::move(r).error().wrap(what);
       }
     }

@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
   roots.rundir = shim.rundir;
   std::string name = req.name;
   bool progress = !quiet && ::isatty(STDERR_FILENO);
+  req.quiet = !progress;
+  req.shim = shim;
   if (progress) {
     req.progress = [](const vs::BuildProgress& p) {
       std::fprintf(stderr, "\rvserver: %llu files, %llu MiB",
