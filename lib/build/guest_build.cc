@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "lib/base/escape.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
 #include "lib/config/config.h"
@@ -21,23 +22,8 @@ namespace {
 constexpr const char* kMethods[] = {"skeleton", "busybox", "clone", "template", "debootstrap",
                                     "host"};
 
-// A TOML basic string.
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+// A TOML basic string: JSON's string escapes are a subset of TOML's.
+std::string quoted(std::string_view s) { return json_string(s); }
 
 bool exists(const std::string& path) {
   struct stat st {};

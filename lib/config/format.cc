@@ -6,6 +6,7 @@
 #include "kernel-shim/limits.h"
 #include "kernel-shim/ns.h"
 #include "kernel-shim/seccomp.h"
+#include "lib/base/escape.h"
 #include "lib/base/parse.h"
 #include "lib/config/config.h"
 
@@ -20,32 +21,6 @@ struct Item {
   bool raw = false;
 };
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (c < 0x20) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::vector<Item> items(const GuestConfig& g) {
   std::vector<Item> out;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernel-shim/context_table.h"
+#include "lib/base/escape.h"
 #include "lib/base/parse.h"
 #include "lib/build/guest_build.h"
 #include "lib/config/config.h"
@@ -75,22 +76,6 @@ bool parse_sub(CLI::App& app, const std::vector<std::string>& args, int* code) {
   return true;
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 // build runs vserver-build (next to this binary): the build methods need libarchive, which
 // exists here as a shared library only, and this tool stays static for every start and exec.
@@ -340,10 +325,10 @@ int cmd_list(const Global& g) {
     if (g.json) {
       std::printf("%s\n  {\"name\": %s, \"state\": \"%s\", \"context\": %s, \"init\": \"%s\", "
                   "\"mark\": %s, \"vdir\": %s}",
-                  first ? "" : ",", json_string(cfg.name).c_str(), up ? "running" : "stopped",
+                  first ? "" : ",", vs::json_string(cfg.name).c_str(), up ? "running" : "stopped",
                   ctx == "-" ? "null" : ctx.c_str(),
                   std::string(vs::init_style_name(cfg.init_style)).c_str(),
-                  json_string(cfg.mark).c_str(), json_string(cfg.vdir).c_str());
+                  vs::json_string(cfg.mark).c_str(), vs::json_string(cfg.vdir).c_str());
     } else {
       std::printf("%-20s %-8s %-7s %-6s %s\n", cfg.name.c_str(), up ? "running" : "stopped",
                   ctx.c_str(), std::string(vs::init_style_name(cfg.init_style)).c_str(),
