@@ -210,7 +210,9 @@ Result<ContextState> ContextTable::read_state(Xid xid) const {
 Result<void> ContextTable::write_state(const ContextState& state) const {
   UniqueFd dir(::open(entry_dir(state.xid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir) return sys_error("open", entry_dir(state.xid));
-  return atomic_write_at(dir.get(), "state", state.serialize(), 0600);
+  auto r = atomic_write_at(dir.get(), "state", state.serialize(), 0600);
+  if (!r) return std::move(r).error().wrap("write " + entry_dir(state.xid) + "/state");
+  return ok();
 }
 
 Result<bool> ContextTable::alive(Xid xid) const {

@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -664,6 +666,31 @@ TEST(Vserver, IsolatedGuestOnABridge) {
   EXPECT_EQ(r.out.find("vsv"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("vstbr0"), std::string::npos) << "the bridge vserver made is gone: " << r.out;
   EXPECT_TRUE(rundir_entries().empty());
+  remove_guest(name);
+}
+
+// A read-only or full run dir: a clear error naming it, and no half state (no context
+// cgroup, no guest running).
+TEST(Vserver, ReadOnlyOrFullRunDirRefusedCleanly) {
+  const std::string name = "rundir-trouble";
+  build(name);
+  for (const char* how : {"ro", "full"}) {
+    SCOPED_TRACE(how);
+    std::string dir = root_env().tmp + "/rundir-" + how;
+    fs::create_directories(dir);
+    std::string opts = std::string(how) == "ro" ? "ro,mode=0700" : "size=4k,mode=0700";
+    ASSERT_EQ(::mount("tmpfs", dir.c_str(), "tmpfs", 0, opts.c_str()), 0) << strerror(errno);
+    if (std::string(how) == "full") {
+      std::ofstream(dir + "/filler") << std::string(8192, 'x');
+    }
+    auto r = vserver({"--rundir", dir, name, "start"});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find(dir), std::string::npos) << r.err;
+    EXPECT_TRUE(context_cgroups().empty());
+    EXPECT_EQ(vserver({"--rundir", dir, name, "running"}).status == 0, false);
+    ::umount2(dir.c_str(), MNT_DETACH);
+  }
+  EXPECT_EQ(vserver({name, "start"}).status, 0) << "the real run dir still works";
   remove_guest(name);
 }
 
