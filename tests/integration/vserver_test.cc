@@ -287,7 +287,9 @@ TEST(Vserver, KilledStartLeavesRunningGuestOrNothing) {
     bool running = vserver({name, "running"}).status == 0;
     // Before the go, init dies with its creator (PDEATHSIG); after it, init may or may not have
     // dropped that tie when the kill landed: either outcome is allowed, nothing in between.
-    if (std::string(step) != "go") EXPECT_FALSE(running);
+    if (std::string(step) != "go") {
+      EXPECT_FALSE(running);
+    }
     if (running) {
       EXPECT_EQ(vserver({name, "stop"}).status, 0);
     } else {
