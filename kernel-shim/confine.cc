@@ -15,7 +15,16 @@ Result<void> check_attributes(const Attributes& attrs) {
   return ok();
 }
 
-Result<void> confine_to_context(const Attributes& attrs) {
+std::string seccomp_cache_key(const Attributes& attrs) {
+  std::string key;
+  for (const char* k : {"bcaps", "seccomp", "seccomp.allow", "seccomp.deny"}) {
+    auto it = attrs.find(k);
+    key += std::string(k) + "=" + (it == attrs.end() ? "" : it->second) + ";";
+  }
+  return key;
+}
+
+Result<void> confine_to_context(const Attributes& attrs, std::string_view seccomp_programs) {
   auto bcaps = bcaps_from_attrs(attrs);
   if (!bcaps) return std::move(bcaps).error();
   auto seccomp = SeccompSpec::from_attrs(attrs);
@@ -29,7 +38,9 @@ Result<void> confine_to_context(const Attributes& attrs) {
   if (auto r = apply_rlimits(*rlimits); !r) return std::move(r).error().wrap("confine");
   // Loaded while CAP_SYS_ADMIN is still held; its allowlist keeps prctl and capset for
   // the drop that follows.
-  if (seccomp->enabled) {
+  if (seccomp->enabled && !seccomp_programs.empty()) {
+    if (auto r = load_guest_programs(seccomp_programs); !r) return std::move(r).error().wrap("confine");
+  } else if (seccomp->enabled) {
     if (auto r = load_guest_seccomp(*bcaps, *seccomp); !r) return std::move(r).error().wrap("confine");
   }
   if (auto r = drop_capabilities(*bcaps); !r) return std::move(r).error().wrap("confine");

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "lib/base/result.h"
 
@@ -18,6 +19,11 @@ Result<void> check_attributes(const Attributes& attrs);
 /// rlimits, then the seccomp filter (loaded while CAP_SYS_ADMIN is still held, so no
 /// no_new_privs is needed and guest su keeps working), then the capability bounds. Call it
 /// right before exec: the process can no longer undo any of it.
-Result<void> confine_to_context(const Attributes& attrs);
+/// `seccomp_programs`, if not empty, is the context's filter compiled before
+/// (compile_guest_programs() for these attributes): loaded instead of compiled again.
+Result<void> confine_to_context(const Attributes& attrs, std::string_view seccomp_programs = {});
+
+/// The key a compiled filter is kept under: the attributes it was compiled from.
+std::string seccomp_cache_key(const Attributes& attrs);
 
 }  // namespace vs::shim

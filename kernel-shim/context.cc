@@ -22,6 +22,8 @@
 #include "kernel-shim/flags.h"
 #include "kernel-shim/init.h"
 #include "kernel-shim/netiso.h"
+#include "kernel-shim/caps.h"
+#include "kernel-shim/seccomp.h"
 #include "lib/base/child.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
@@ -474,6 +476,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     n = ::read(parent_end.get(), &exec_err, sizeof exec_err);
   } while (n < 0 && errno == EINTR);
   parent_end.reset();
+  step("exec");
   if (n == static_cast<ssize_t>(sizeof exec_err) && exec_err != 0 && spec.detach) {
     // Nothing runs in the context: it is undone like any failed creation.
     (void)child->wait();
@@ -596,6 +599,30 @@ int prepare_command(const RunOptions& opts, bool root_changed) {
 
 }  // namespace
 
+namespace {
+
+// The compiled filter of a sealed context, kept in its entry as `seccomp.bpf` ("KEY\n" and
+// the blob, KEY the attributes it was compiled from): compiled by the first entrant, only
+// loaded by the next ones. Empty when there is no filter (or on any trouble: the entrant then
+// compiles its own).
+std::string cached_seccomp(const ContextTable& table, const ContextState& st) {
+  auto spec = SeccompSpec::from_attrs(st.attrs);
+  auto bcaps = bcaps_from_attrs(st.attrs);
+  if (!spec || !spec->enabled || !bcaps) return {};
+  const std::string key = seccomp_cache_key(st.attrs);
+  if (auto text = read_file(table.entry_dir(st.xid) + "/seccomp.bpf", 1 << 20)) {
+    size_t nl = text->find('\n');
+    if (nl != std::string::npos && text->compare(0, nl, key) == 0) return text->substr(nl + 1);
+  }
+  auto blob = compile_guest_programs(*bcaps, *spec);
+  if (!blob) return {};
+  UniqueFd dir(::open(table.entry_dir(st.xid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir) (void)atomic_write_at(dir.get(), "seccomp.bpf", key + "\n" + *blob, 0600);
+  return *blob;
+}
+
+}  // namespace
+
 Result<Child> spawn_in_context(const ContextTable& table, Xid xid,
                                const std::vector<std::string>& argv, const RunOptions& opts) {
   if (argv.empty()) return usage_error("command", "no command to run in the context");
@@ -604,6 +631,7 @@ Result<Child> spawn_in_context(const ContextTable& table, Xid xid,
   if (!st) return std::move(st).error().wrap(what);
   if (auto r = check_entry(*st); !r) return std::move(r).error().wrap(what);
   bool confine = st->stage == ContextStage::kRunning;
+  const std::string programs = confine ? cached_seccomp(table, *st) : std::string();
   auto cg = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
   if (!cg) return std::move(cg).error().wrap(what);
   UniqueFd init = open_init(table, *st);
@@ -628,7 +656,7 @@ Result<Child> spawn_in_context(const ContextTable& table, Xid xid,
     // Not dumpable until exec: a guest process of the same uid cannot ptrace us meanwhile.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto r = join(table, *st, init.get(), rest);
-    if (r && confine) r = confine_to_context(st->attrs);
+    if (r && confine) r = confine_to_context(st->attrs, programs);
     if (r && prepare_command(opts, (rest & CLONE_NEWNS) != 0) < 0) {
       r = sys_error("prepare command", argv[0]);
     }

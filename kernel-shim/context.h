@@ -41,7 +41,8 @@ struct CreateSpec {
   /// the state). Its error rolls the creation back, isolated network included. `first_pid`
   /// is the host pid of the context's first process.
   std::function<Result<void>(Xid xid, const ContextCgroup& cg, pid_t first_pid)> host_setup;
-  /// Called at each step of the creation ("locked", "cgroup", "namespaces", "state", "go"):
+  /// Called at each step of the creation ("locked", "cgroup", "namespaces", "state", "go",
+  /// "exec"):
   /// crash tests stop the creator there.
   std::function<void(const char* step)> at_step;
 };

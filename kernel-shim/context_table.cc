@@ -250,6 +250,7 @@ Result<bool> ContextTable::reap(Xid xid, bool force, bool wait) const {
     if (!r) first = std::move(r).error();
   }
   if (auto r = unpin_namespaces(ns_dir(xid)); !r && !first) first = std::move(r).error();
+  ::unlink((entry_dir(xid) + "/seccomp.bpf").c_str());  // an entrants' cache (context.cc)
   std::string state_file = entry_dir(xid) + "/state";
   if (::unlink(state_file.c_str()) < 0 && errno != ENOENT && !first) {
     first = sys_error("unlink", state_file);

@@ -579,6 +579,48 @@ Result<void> load_guest_filter(const GuestFilter& filter) {
   return ok();
 }
 
+Result<std::string> compile_guest_programs(uint64_t bcaps, const SeccompSpec& spec) {
+  auto filter = build_guest_filter(bcaps, spec);
+  if (!filter) return std::move(filter).error();
+  auto args = export_bpf(filter->args);
+  if (!args) return std::move(args).error();
+  auto profile = profile_program(*filter);
+  if (!profile) return std::move(profile).error();
+  uint32_t n = static_cast<uint32_t>(args->size());
+  std::string blob(reinterpret_cast<const char*>(&n), sizeof n);
+  return blob + *args + *profile;
+}
+
+Result<void> load_guest_programs(std::string_view blob) {
+  auto bad = [] {
+    return make_error(ErrorKind::kFailed, "load seccomp", "program blob", "malformed", EINVAL);
+  };
+  uint32_t n = 0;
+  if (blob.size() < sizeof n) return bad();
+  std::memcpy(&n, blob.data(), sizeof n);
+  blob.remove_prefix(sizeof n);
+  if (n == 0 || n >= blob.size() || n % sizeof(sock_filter) != 0 ||
+      (blob.size() - n) % sizeof(sock_filter) != 0 ||
+      n / sizeof(sock_filter) > 65535 || (blob.size() - n) / sizeof(sock_filter) > 65535) {
+    return bad();
+  }
+  // Copies: sock_filter wants alignment, the blob has none.
+  std::vector<sock_filter> args(n / sizeof(sock_filter));
+  std::vector<sock_filter> profile((blob.size() - n) / sizeof(sock_filter));
+  std::memcpy(args.data(), blob.data(), n);
+  std::memcpy(profile.data(), blob.data() + n, blob.size() - n);
+  for (auto* prog_insns : {&args, &profile}) {
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(prog_insns->size());
+    prog.filter = prog_insns->data();
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
+      return sys_error("seccomp(SECCOMP_SET_MODE_FILTER)",
+                       prog_insns == &args ? "argument filter" : "profile");
+    }
+  }
+  return ok();
+}
+
 Result<void> load_guest_seccomp(uint64_t bcaps, const SeccompSpec& spec) {
   if (!spec.enabled) return ok();
   auto filter = build_guest_filter(bcaps, spec);

@@ -121,6 +121,15 @@ Result<std::string> profile_program(const GuestFilter& filter);
 /// no_new_privs itself. All threads are synchronised (TSYNC).
 Result<void> load_guest_filter(const GuestFilter& filter);
 
+/// Both programs of a guest's filter (argument filter, then the profile with its stub) as
+/// one blob of classic BPF, what load_guest_programs() loads. Compiling costs a few ms; the
+/// blob of a sealed context can be kept and reused for every process that enters it.
+Result<std::string> compile_guest_programs(uint64_t bcaps, const SeccompSpec& spec);
+
+/// Loads a blob of compile_guest_programs() like load_guest_filter() (TSYNC, no
+/// no_new_privs). A malformed blob is an EINVAL error, nothing loaded.
+Result<void> load_guest_programs(std::string_view blob);
+
 /// Builds and loads the profile; nothing when `spec.enabled` is false. Must be the last
 /// step before execve: afterwards only the profile's syscalls are available.
 Result<void> load_guest_seccomp(uint64_t bcaps, const SeccompSpec& spec);

@@ -151,6 +151,18 @@ TEST(Vserver, MinitLifecycle) {
   EXPECT_NE(r.out.find("CapAmb:\t0000000000000000"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("CapBnd:\t00000000a00405fb"), std::string::npos) << r.out;
 
+  // The guest's seccomp filter holds every entrant: the first compiles it, the next ones load
+  // the compiled copy kept in the context's entry; both are held the same way.
+  for (int i = 0; i < 2; ++i) {
+    r = vserver({name, "exec", "grep", "^Seccomp", "/proc/self/status"});
+    EXPECT_NE(r.out.find("Seccomp:\t2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Seccomp_filters:\t2"), std::string::npos) << r.out;
+    r = vserver({name, "exec", "unshare", "-U", "true"});
+    EXPECT_NE(r.status, 0) << "a user namespace is refused to entrant " << i;
+  }
+  EXPECT_TRUE(fs::exists(root_env().rundir + "/" + trim(vserver({name, "status"}).out.substr(
+      vserver({name, "status"}).out.find("context ") + 8, 5)) + "/seccomp.bpf"));
+
   // Started twice: refused with exit 4, the running guest untouched.
   r = vserver({name, "start"});
   EXPECT_EQ(r.status, 4);

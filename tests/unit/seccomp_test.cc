@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <cstring>
+
+#include "kernel-shim/caps.h"
 #include <map>
 #include <string>
 #include <vector>
@@ -491,6 +493,33 @@ TEST_F(SeccompFilter, PerGuestChanges) {
   EXPECT_EQ(call(f, "socket", {AF_INET, SOCK_STREAM, 0}), errno_ret(EPERM));
   EXPECT_EQ(call(f, "read"), kAllow) << "the rest is unchanged";
   EXPECT_EQ(call(f, "add_key"), errno_ret(EPERM));
+}
+
+}  // namespace
+}  // namespace vs::shim
+
+namespace vs::shim {
+namespace {
+
+// The blob an entrant loads instead of compiling: both programs, whole instructions only.
+TEST(SeccompPrograms, BlobHoldsBothProgramsAndMalformedOnesAreRefused) {
+  SeccompSpec spec;
+  auto blob = compile_guest_programs(default_guest_bcaps(), spec);
+  ASSERT_TRUE(blob) << blob.error().message();
+  uint32_t n = 0;
+  ASSERT_GT(blob->size(), sizeof n);
+  std::memcpy(&n, blob->data(), sizeof n);
+  EXPECT_GT(n, 0u);
+  EXPECT_EQ(n % 8, 0u);
+  EXPECT_EQ((blob->size() - sizeof n - n) % 8, 0u);
+  EXPECT_GT(blob->size() - sizeof n - n, 0u) << "the profile follows the argument filter";
+  // Nothing is loaded for a malformed blob (these return before any seccomp(2) call).
+  for (std::string bad : {std::string(), std::string("abc"), blob->substr(0, blob->size() - 3),
+                          std::string("\0\0\0\0", 4) + blob->substr(4)}) {
+    auto r = load_guest_programs(bad);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, EINVAL);
+  }
 }
 
 }  // namespace
