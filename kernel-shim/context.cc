@@ -46,7 +46,9 @@ namespace {
 //                                             fresh /proc, or spec.child_setup (guest root)
 //                   <-----------------------  #2 kNsReady
 //   pin namespaces, state file, on_created
-//   #3 kGo -------------------------------->  PDEATHSIG off; exec CMD (or init forks CMD)
+//   #3 kGo -------------------------------->  PDEATHSIG off
+//   #3b sealed: "B" + compiled seccomp ---->  confine with it (compiled while #1..#2 ran)
+//                                             exec CMD (or init forks CMD)
 //                   <-----------------------  #4 EOF: exec happened (CLOEXEC) | errno
 //   unlock; wait for the first process; reap
 //
@@ -267,7 +269,17 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
   // 7. From now on the context lives on its own, creator or not.
   ::prctl(PR_SET_PDEATHSIG, 0);
   if (spec.endsetup) {
-    if (auto r = confine_to_context(spec.attrs); !r) {
+    // The filter the creator compiled while we set up (#3b): "B" and the blob, which may be
+    // empty (no filter, or the creator could not compile it: then we compile it here).
+    std::string programs(1 << 18, '\0');
+    ssize_t got;
+    do {
+      got = ::recv(sync, programs.data(), programs.size(), 0);
+    } while (got < 0 && errno == EINTR);
+    if (got < 1 || programs[0] != 'B') return 1;
+    programs.resize(static_cast<size_t>(got));
+    programs.erase(0, 1);
+    if (auto r = confine_to_context(spec.attrs, programs); !r) {
       errno = r.error().code;
       int err = errno ? errno : EPERM;
       (void)!::write(sync, &err, sizeof err);
@@ -393,6 +405,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
       (void)teardown_isolated_net(table, x, st ? st->attrs : Attributes{});
     }
     (void)unpin_namespaces(table.ns_dir(x));
+    ::unlink((table.entry_dir(x) + "/seccomp.bpf").c_str());
     ::unlink((table.entry_dir(x) + "/state").c_str());
     ::rmdir(table.entry_dir(x).c_str());
   });
@@ -431,6 +444,16 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     if (auto r = write_file(base + "/gid_map", map); !r) return std::move(r).error().wrap(what);
   }
   send_step(parent_end.get(), Step::kCgroupReady);                              /* #1 */
+  // A sealed context's seccomp filter, compiled here while the child sets up its mounts;
+  // sent with the go (#3b) and kept for later entrants (spawn_in_context).
+  std::string programs;
+  if (spec.endsetup) {
+    auto sc = SeccompSpec::from_attrs(spec.attrs);
+    auto bcaps = bcaps_from_attrs(spec.attrs);
+    if (sc && bcaps && sc->enabled) {
+      if (auto blob = compile_guest_programs(*bcaps, *sc)) programs = std::move(*blob);
+    }
+  }
   if (auto r = expect_step(parent_end.get(), Step::kNsReady); !r) {            /* #2 */
     return std::move(r).error().wrap(what);
   }
@@ -465,8 +488,22 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   if (spec.host_setup) {
     if (auto r = spec.host_setup(*xid, *cg, child->pid()); !r) return std::move(r).error();
   }
+  if (!programs.empty()) {
+    UniqueFd dir(::open(table.entry_dir(*xid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir) {
+      (void)atomic_write_at(dir.get(), "seccomp.bpf",
+                            seccomp_cache_key(spec.attrs) + "\n" + programs, 0600);
+    }
+  }
   if (on_created) on_created(*xid);
   send_step(parent_end.get(), Step::kGo);                                       /* #3 */
+  if (spec.endsetup) {
+    std::string msg = "B" + programs;
+    ssize_t sent;
+    do {
+      sent = ::send(parent_end.get(), msg.data(), msg.size(), MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+  }
   step("go");
 
   // #4: EOF means the command was exec'd (the channel is close-on-exec); an int is errno.
