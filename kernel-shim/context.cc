@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "kernel-shim/confine.h"
@@ -345,6 +346,30 @@ Result<Xid> pick_xid(const ContextTable& table, const CreateSpec& spec, FileLock
   return make_error(ErrorKind::kFailed, "create context", "", "no free dynamic xid", EAGAIN);
 }
 
+// The compiled filter for a set of attributes, shared by every context created with the same
+// ones (most guests): RUNDIR/seccomp-HASH.bpf, "KEY\n" and the blob, the key checked on
+// every read (the run dir is root's). Compiled and written by the first creator. Empty when
+// there is no filter or it cannot be compiled (the child then compiles its own).
+std::string shared_seccomp(const ContextTable& table, const Attributes& attrs) {
+  auto sc = SeccompSpec::from_attrs(attrs);
+  auto bcaps = bcaps_from_attrs(attrs);
+  if (!sc || !bcaps || !sc->enabled) return {};
+  const std::string key = seccomp_cache_key(attrs);
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
+  char name[48];
+  std::snprintf(name, sizeof name, "seccomp-%016llx.bpf", static_cast<unsigned long long>(h));
+  if (auto text = read_file(table.config().rundir + "/" + name, 1 << 20)) {
+    size_t nl = text->find('\n');
+    if (nl != std::string::npos && text->compare(0, nl, key) == 0) return text->substr(nl + 1);
+  }
+  auto blob = compile_guest_programs(*bcaps, *sc);
+  if (!blob) return {};
+  UniqueFd dir(::open(table.config().rundir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir) (void)atomic_write_at(dir.get(), name, key + "\n" + *blob, 0600);
+  return *blob;
+}
+
 }  // namespace
 
 Result<ExitStatus> wait_forwarding(Child& child) {
@@ -447,13 +472,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   // A sealed context's seccomp filter, compiled here while the child sets up its mounts;
   // sent with the go (#3b) and kept for later entrants (spawn_in_context).
   std::string programs;
-  if (spec.endsetup) {
-    auto sc = SeccompSpec::from_attrs(spec.attrs);
-    auto bcaps = bcaps_from_attrs(spec.attrs);
-    if (sc && bcaps && sc->enabled) {
-      if (auto blob = compile_guest_programs(*bcaps, *sc)) programs = std::move(*blob);
-    }
-  }
+  if (spec.endsetup) programs = shared_seccomp(table, spec.attrs);
   if (auto r = expect_step(parent_end.get(), Step::kNsReady); !r) {            /* #2 */
     return std::move(r).error().wrap(what);
   }
