@@ -51,6 +51,20 @@ Result<std::string> read_all(UniqueFd fd, const std::string& name, size_t max_by
 }
 
 
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) {
+      errno = EIO;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
 Result<std::string> read_file_at(int dir_fd, std::string_view rel, size_t max_bytes) {
   std::string name(rel);
   UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));

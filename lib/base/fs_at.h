@@ -32,6 +32,9 @@ Result<UniqueFd> open_beneath(int root_fd, std::string_view rel, int flags, mode
 /// Refuses non-regular files without blocking (FIFOs) and does not follow a final symlink.
 Result<std::string> read_file_at(int dir_fd, std::string_view rel, size_t max_bytes = 1 << 20);
 Result<std::string> read_file(const std::string& path, size_t max_bytes = 1 << 20);
+/// Writes all of `data` to `fd`, retrying short writes and EINTR; false (errno set) on error.
+bool write_all(int fd, std::string_view data);
+
 /// The same for an open fd (from open_beneath()); `name` for messages.
 Result<std::string> read_all(UniqueFd fd, const std::string& name, size_t max_bytes);
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "lib/base/child.h"
+#include "lib/base/fs_at.h"
 #include "lib/build/build.h"
 #include "lib/build/entry_check.h"
 #include "lib/build/staging.h"
@@ -29,20 +30,6 @@ struct RecHeader {
   uint64_t files, bytes, devices;
   uint32_t len[3];  // op, subject, detail (kError)
 };
-
-bool write_all(int fd, const void* p, size_t n) {
-  const char* c = static_cast<const char*>(p);
-  while (n > 0) {
-    ssize_t w = ::write(fd, c, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    c += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 bool read_all(int fd, void* p, size_t n) {
   char* c = static_cast<char*>(p);
@@ -70,7 +57,7 @@ void send(int fd, Rec type, const BuildResult& r, const Error* e = nullptr) {
   }
   std::string buf(reinterpret_cast<const char*>(&h), sizeof h);
   if (e) buf += e->op + e->subject + e->detail;
-  (void)write_all(fd, buf.data(), buf.size());
+  (void)write_all(fd, buf);
 }
 
 Error archive_error(struct archive* a, const char* op, std::string subject) {

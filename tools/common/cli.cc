@@ -1,6 +1,7 @@
 #include "tools/common/cli.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -19,6 +20,43 @@ vs::shim::ShimConfig shim_config(const CommonOptions& opts) {
   if (!opts.rundir.empty()) config.rundir = opts.rundir;
   if (!opts.cgroup_parent.empty()) config.cgroup.parent = opts.cgroup_parent;
   return config;
+}
+
+void add_root_options(CLI::App& app, RootOptions& opts) {
+  app.add_option("--confdir", opts.confdir,
+                 "guest configurations (default $VSERVER_CONFDIR or /etc/vservers)");
+  app.add_option("--vdirbase", opts.vdirbase,
+                 "base of the guests' root trees (default $VSERVER_VDIRBASE or /vservers)");
+}
+
+vs::ConfigRoots config_roots(const RootOptions& opts, const CommonOptions& common) {
+  auto roots = vs::ConfigRoots::from_env();
+  if (!opts.confdir.empty()) roots.confdir = opts.confdir;
+  if (!opts.vdirbase.empty()) roots.vdirbase = opts.vdirbase;
+  roots.rundir = shim_config(common).rundir;
+  return roots;
+}
+
+std::vector<std::string> forwarded_options(const RootOptions& roots, const CommonOptions& common) {
+  std::vector<std::string> out;
+  auto pass = [&out](const char* opt, const std::string& value) {
+    if (value.empty()) return;
+    out.push_back(opt);
+    out.push_back(value);
+  };
+  pass("--confdir", roots.confdir);
+  pass("--vdirbase", roots.vdirbase);
+  pass("--rundir", common.rundir);
+  pass("--cgroup-parent", common.cgroup_parent);
+  return out;
+}
+
+std::string sibling_tool(const std::string& name) {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return name;  // then PATH finds it
+  std::string dir(self, static_cast<size_t>(n));
+  return dir.substr(0, dir.rfind('/') + 1) + name;
 }
 
 int report(const char* tool, const Error& e) {

@@ -4,10 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "kernel-shim/context_table.h"
 #include "lib/base/exit_code.h"
 #include "lib/base/result.h"
+#include "lib/guest/paths.h"
 
 namespace vs::tool {
 
@@ -16,6 +18,24 @@ struct CommonOptions {
   std::string rundir;         ///< --rundir, else $VSERVER_RUNDIR, else /run/vservers
   std::string cgroup_parent;  ///< --cgroup-parent, else $VSERVER_CGROUP_PARENT, else vservers
 };
+
+/// Options of the tools that read guest configurations.
+struct RootOptions {
+  std::string confdir;   ///< --confdir, else $VSERVER_CONFDIR, else /etc/vservers
+  std::string vdirbase;  ///< --vdirbase, else $VSERVER_VDIRBASE, else /vservers
+};
+
+/// Adds --confdir and --vdirbase to `app`.
+void add_root_options(CLI::App& app, RootOptions& opts);
+
+/// The configuration roots after the command line and the environment were read.
+vs::ConfigRoots config_roots(const RootOptions& roots, const CommonOptions& common);
+
+/// The options given on our command line, for a tool we run (vserver-build, vserver).
+std::vector<std::string> forwarded_options(const RootOptions& roots, const CommonOptions& common);
+
+/// The path of tool `name` installed next to the running one.
+std::string sibling_tool(const std::string& name);
 
 /// Adds --rundir and --cgroup-parent to `app`.
 void add_common_options(CLI::App& app, CommonOptions& opts);

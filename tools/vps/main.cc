@@ -10,6 +10,7 @@
 
 #include "kernel-shim/context_table.h"
 #include "lib/base/exit_code.h"
+#include "lib/base/fs_at.h"
 #include "lib/monitor/vps.h"
 #include "tools/common/cli.h"
 
@@ -24,17 +25,6 @@ constexpr const char* kHelp =
     "an anonymous context). ps's output must have a PID column (the default formats, aux,\n"
     "-ef, -o pid,...). Environment: VSERVER_RUNDIR, VSERVER_CGROUP_PARENT.\n"
     "Exit status: that of ps; 1 if ps could not run.\n";
-
-bool write_all(const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(STDOUT_FILENO, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -62,6 +52,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: ps printed no PID column; contexts not shown (add pid to -o)\n",
                  kTool);
   }
-  if (!write_all(out)) return vs::kExitFailed;
+  if (!vs::write_all(STDOUT_FILENO, out)) return vs::kExitFailed;
   return ps->status.as_exit_code();
 }

@@ -22,14 +22,6 @@ namespace {
 
 constexpr const char* kTool = "vserver-boot";
 
-std::string sibling(const char* name) {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return name;
-  self[n] = '\0';
-  std::string dir(self);
-  return dir.substr(0, dir.rfind('/') + 1) + name;
-}
 
 }  // namespace
 
@@ -37,7 +29,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Start (or stop) every guest whose init.mark is MARK, with the guests they "
                "depend on (init.depends) first; each wave in parallel.",
                kTool};
-  std::string action, mark = "default", confdir, vdirbase;
+  std::string action, mark = "default";
+  vs::tool::RootOptions root_opts;
   unsigned jobs = 8;
   vs::tool::CommonOptions common;
   app.add_option("action", action, "start or stop")->required()->check(
@@ -45,15 +38,11 @@ int main(int argc, char** argv) {
   app.add_option("--mark", mark, "the boot mark (default: default)");
   app.add_option("-j,--jobs", jobs, "guests started or stopped at once (default 8)")
       ->check(CLI::Range(1u, 256u));
-  app.add_option("--confdir", confdir, "guest configurations (default $VSERVER_CONFDIR or "
-                                       "/etc/vservers)");
-  app.add_option("--vdirbase", vdirbase, "base of the root trees");
+  vs::tool::add_root_options(app, root_opts);
   vs::tool::add_common_options(app, common);
   int code = 0;
   if (!vs::tool::parse_args(app, argc, argv, &code)) return code;
-  auto roots = vs::ConfigRoots::from_env();
-  if (!confdir.empty()) roots.confdir = confdir;
-  if (!vdirbase.empty()) roots.vdirbase = vdirbase;
+  auto roots = vs::tool::config_roots(root_opts, common);
   std::vector<vs::Error> broken;
   auto guests = vs::load_all_guests(roots, &broken);
   if (!guests) return vs::tool::report(kTool, guests.error());
@@ -63,18 +52,10 @@ int main(int argc, char** argv) {
   bool starting = action == "start";
   if (!starting) std::reverse(waves->begin(), waves->end());
 
-  const std::string vserver = sibling("vserver");
+  const std::string vserver = vs::tool::sibling_tool("vserver");
   std::vector<std::string> base = {vserver};
-  auto pass = [&base](const char* opt, const std::string& v) {
-    if (!v.empty()) {
-      base.push_back(opt);
-      base.push_back(v);
-    }
-  };
-  pass("--confdir", confdir);
-  pass("--vdirbase", vdirbase);
-  pass("--rundir", common.rundir);
-  pass("--cgroup-parent", common.cgroup_parent);
+  auto passed = vs::tool::forwarded_options(root_opts, common);
+  base.insert(base.end(), passed.begin(), passed.end());
   std::map<std::string, std::vector<std::string>> needs;
   for (const auto& g : *guests) needs[g.name] = g.depends;
   std::set<std::string> failed;

@@ -27,15 +27,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Build a new guest: its configuration in CONFDIR/NAME and its root tree "
                "(vserver NAME build).",
                "vserver NAME build"};
-  std::string confdir, vdirbase;
+  vs::tool::RootOptions root_opts;
   vs::tool::CommonOptions common;
   vs::GuestBuildRequest req;
   unsigned context = 0;
   bool quiet = false;
-  app.add_option("--confdir", confdir, "guest configurations (default $VSERVER_CONFDIR or "
-                                       "/etc/vservers)");
-  app.add_option("--vdirbase", vdirbase, "base of the guests' root trees (default "
-                                         "$VSERVER_VDIRBASE or /vservers)");
+  vs::tool::add_root_options(app, root_opts);
   vs::tool::add_common_options(app, common);
   app.add_option("name", req.name, "the guest's name")->required();
   app.add_option("-m,--method", req.method,
@@ -52,11 +49,8 @@ int main(int argc, char** argv) {
   int code = 0;
   if (!vs::tool::parse_args(app, argc, argv, &code)) return code;
   if (app.count("--context")) req.context = context;
-  auto roots = vs::ConfigRoots::from_env();
-  if (!confdir.empty()) roots.confdir = confdir;
-  if (!vdirbase.empty()) roots.vdirbase = vdirbase;
+  auto roots = vs::tool::config_roots(root_opts, common);
   auto shim = vs::tool::shim_config(common);
-  roots.rundir = shim.rundir;
   std::string name = req.name;
   bool progress = !quiet && ::isatty(STDERR_FILENO);
   req.quiet = !progress;

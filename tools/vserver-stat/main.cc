@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernel-shim/context_table.h"
+#include "lib/base/fs_at.h"
 #include "lib/monitor/stat.h"
 #include "lib/monitor/stat_format.h"
 #include "tools/common/cli.h"
@@ -22,17 +23,6 @@ struct Args {
   bool fail_counters = false;
 };
 Args arg_;
-
-bool write_all(const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(STDOUT_FILENO, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -61,5 +51,5 @@ int main(int argc, char** argv) {
   } else {
     out = vs::monitor::format_stat_table(*rows, arg_.fail_counters);
   }
-  return write_all(out) ? vs::kExitOk : vs::kExitFailed;
+  return vs::write_all(STDOUT_FILENO, out) ? vs::kExitOk : vs::kExitFailed;
 }

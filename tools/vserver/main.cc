@@ -28,7 +28,7 @@ using vs::shim::ContextTable;
 constexpr const char* kTool = "vserver";
 
 struct Global {
-  std::string confdir, vdirbase;
+  vs::tool::RootOptions roots;
   vs::tool::CommonOptions common;
   bool list = false;
   bool json = false;
@@ -37,14 +37,7 @@ struct Global {
 
 int fail(const Error& e) { return vs::tool::report(kTool, e); }
 
-vs::ConfigRoots roots_of(const Global& g) {
-  auto roots = vs::ConfigRoots::from_env();
-  if (!g.confdir.empty()) roots.confdir = g.confdir;
-  if (!g.vdirbase.empty()) roots.vdirbase = g.vdirbase;
-  auto shim = vs::tool::shim_config(g.common);
-  roots.rundir = shim.rundir;
-  return roots;
-}
+vs::ConfigRoots roots_of(const Global& g) { return vs::tool::config_roots(g.roots, g.common); }
 
 // The guest's configuration. `check_all` also checks it against every other guest (duplicate
 // static xids and addresses, overlapping vdirs): for config; start checks the live contexts
@@ -80,24 +73,10 @@ bool parse_sub(CLI::App& app, const std::vector<std::string>& args, int* code) {
 // build runs vserver-build (next to this binary): the build methods need libarchive, which
 // exists here as a shared library only, and this tool stays static for every start and exec.
 int cmd_build(const Global& g, const std::string& name, const std::vector<std::string>& args) {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return fail(vs::sys_error("readlink", "/proc/self/exe"));
-  self[n] = '\0';
-  std::string dir(self);
-  dir.resize(dir.rfind('/') + 1);
-  std::string exe = dir + "vserver-build";
+  const std::string exe = vs::tool::sibling_tool("vserver-build");
   std::vector<std::string> v = {exe};
-  auto pass = [&v](const char* opt, const std::string& value) {
-    if (!value.empty()) {
-      v.push_back(opt);
-      v.push_back(value);
-    }
-  };
-  pass("--confdir", g.confdir);
-  pass("--vdirbase", g.vdirbase);
-  pass("--rundir", g.common.rundir);
-  pass("--cgroup-parent", g.common.cgroup_parent);
+  auto passed = vs::tool::forwarded_options(g.roots, g.common);
+  v.insert(v.end(), passed.begin(), passed.end());
   v.push_back(name);
   v.insert(v.end(), args.begin(), args.end());
   std::vector<char*> cargv;
@@ -349,10 +328,7 @@ int main(int argc, char** argv) {
       "vserver --list shows every guest.",
       kTool};
   Global g;
-  app.add_option("--confdir", g.confdir,
-                 "guest configurations (default $VSERVER_CONFDIR or /etc/vservers)");
-  app.add_option("--vdirbase", g.vdirbase,
-                 "base of the guests' root trees (default $VSERVER_VDIRBASE or /vservers)");
+  vs::tool::add_root_options(app, g.roots);
   vs::tool::add_common_options(app, g.common);
   app.add_flag("--list", g.list, "every configured guest and its state");
   app.add_flag("--json", g.json, "with --list: JSON");

@@ -10,25 +10,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
 
 namespace vs::tool {
 
 namespace {
-
-// Writes all of buf, retrying short writes; false when the peer is gone.
-bool write_all(int fd, const char* buf, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, buf, n);
-    if (w < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return false;
-    }
-    buf += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 void copy_winsize(int from, int to) {
   struct winsize ws {};
@@ -89,7 +76,7 @@ Result<ExitStatus> proxy_pty(int master, Child& child) {
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t r = ::read(master, buf, sizeof buf);
       if (r > 0) {
-        if (!write_all(STDOUT_FILENO, buf, static_cast<size_t>(r))) break;
+        if (!write_all(STDOUT_FILENO, std::string_view(buf, static_cast<size_t>(r)))) break;
       } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         break;  // EIO: every slave fd is closed
       }
@@ -97,11 +84,11 @@ Result<ExitStatus> proxy_pty(int master, Child& child) {
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       ssize_t r = ::read(STDIN_FILENO, buf, sizeof buf);
       if (r > 0) {
-        if (!write_all(master, buf, static_cast<size_t>(r))) break;
+        if (!write_all(master, std::string_view(buf, static_cast<size_t>(r)))) break;
       } else if (r == 0) {
         stdin_open = false;
         char eof = saved.c_cc[VEOF] ? static_cast<char>(saved.c_cc[VEOF]) : '\x04';
-        (void)write_all(master, &eof, 1);
+        (void)write_all(master, std::string_view(&eof, 1));
       }
     }
     if (fds[2].revents & POLLIN) {
@@ -110,7 +97,7 @@ Result<ExitStatus> proxy_pty(int master, Child& child) {
       ::fcntl(master, F_SETFL, fl | O_NONBLOCK);
       ssize_t r;
       while ((r = ::read(master, buf, sizeof buf)) > 0) {
-        if (!write_all(STDOUT_FILENO, buf, static_cast<size_t>(r))) break;
+        if (!write_all(STDOUT_FILENO, std::string_view(buf, static_cast<size_t>(r)))) break;
       }
       break;
     }
