@@ -272,8 +272,14 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
   if (spec.endsetup) {
     // The filter the creator compiled while we set up (#3b): "B" and the blob, which may be
     // empty (no filter, or the creator could not compile it: then we compile it here).
-    std::string programs(1 << 18, '\0');
+    // Sized by a peek first (MSG_TRUNC gives the message's real length): a blind large
+    // buffer would cost the child a page fault per page on this path.
     ssize_t got;
+    do {
+      got = ::recv(sync, nullptr, 0, MSG_PEEK | MSG_TRUNC);
+    } while (got < 0 && errno == EINTR);
+    if (got < 1 || got > (1 << 20)) return 1;
+    std::string programs(static_cast<size_t>(got), '\0');
     do {
       got = ::recv(sync, programs.data(), programs.size(), 0);
     } while (got < 0 && errno == EINTR);
@@ -434,7 +440,9 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     ::unlink((table.entry_dir(x) + "/state").c_str());
     ::rmdir(table.entry_dir(x).c_str());
   });
-  auto made = ContextCgroup::create(table.layout(), table.config().cgroup, *xid);
+  CgroupSpec cgspec = table.config().cgroup;
+  if (spec.v1_controllers) cgspec.v1_controllers = *spec.v1_controllers;
+  auto made = ContextCgroup::create(table.layout(), cgspec, *xid);
   if (!made) return std::move(made).error().wrap(what);
   cg.emplace(std::move(*made));
   undo.on_rollback([&cg] {
@@ -469,6 +477,14 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     if (auto r = write_file(base + "/gid_map", map); !r) return std::move(r).error().wrap(what);
   }
   send_step(parent_end.get(), Step::kCgroupReady);                              /* #1 */
+  // The namespaces clone3 made are pinned while the child sets up; the child makes its
+  // mount, cgroup and time namespaces itself, so those wait for its report.
+  const NsSet from_clone = cs.flags & spec.namespaces & ~static_cast<uint64_t>(CLONE_NEWTIME);
+  if (auto r = pin_namespaces(table.config().proc_root, child->pid(), from_clone,
+                              table.ns_dir(*xid));
+      !r) {
+    return std::move(r).error().wrap(what);
+  }
   // A sealed context's seccomp filter, compiled here while the child sets up its mounts;
   // sent with the go (#3b) and kept for later entrants (spawn_in_context).
   std::string programs;
@@ -476,8 +492,8 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   if (auto r = expect_step(parent_end.get(), Step::kNsReady); !r) {            /* #2 */
     return std::move(r).error().wrap(what);
   }
-  if (auto r = pin_namespaces(table.config().proc_root, child->pid(), spec.namespaces,
-                              table.ns_dir(*xid));
+  if (auto r = pin_namespaces(table.config().proc_root, child->pid(),
+                              spec.namespaces & ~from_clone, table.ns_dir(*xid));
       !r) {
     return std::move(r).error().wrap(what);
   }

@@ -41,6 +41,10 @@ struct CreateSpec {
   /// the state). Its error rolls the creation back, isolated network included. `first_pid`
   /// is the host pid of the context's first process.
   std::function<Result<void>(Xid xid, const ContextCgroup& cg, pid_t first_pid)> host_setup;
+  /// The v1 hierarchies this context gets, where bound, instead of the table's (a guest
+  /// without a cpuset limit needs no cpuset directory: each costs a mkdir, an attach and an
+  /// rmdir). Lookups (ContextCgroup::open) skip the directories a context does not have.
+  std::optional<std::vector<std::string>> v1_controllers;
   /// Called at each step of the creation ("locked", "cgroup", "namespaces", "state", "go",
   /// "exec"):
   /// crash tests stop the creator there.

@@ -47,6 +47,19 @@ shim::Attributes guest_attrs(const GuestConfig& g) {
   return attrs;
 }
 
+// The v1 hierarchies a guest needs: accounting and the usual limits (cpu, cpuacct, memory,
+// pids); cpuset only for a cpuset limit; the v1 freezer only where the v2 hierarchy has no
+// freezer of its own (before Linux 5.2). Each one left out saves a mkdir, an attach and an
+// rmdir per start and stop.
+std::vector<std::string> guest_v1_controllers(const ContextTable& table, const GuestConfig& g) {
+  std::vector<std::string> c{"cpu", "cpuacct", "memory", "pids"};
+  if (g.limits.cpuset_cpus || g.limits.cpuset_mems) c.emplace_back("cpuset");
+  const std::string parent_freeze =
+      table.layout().v2_root + "/" + table.config().cgroup.parent + "/cgroup.freeze";
+  if (::access(parent_freeze.c_str(), F_OK) < 0) c.emplace_back("freezer");
+  return c;
+}
+
 // The shared-stack addresses of the guest.
 Result<shim::NetBind> shared_addresses(const GuestConfig& g) {
   std::vector<shim::NetAddress> addrs;
@@ -269,6 +282,7 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   spec.init_stays = true;
   spec.argv = effective_init_command(g);
   spec.attrs = guest_attrs(g);
+  spec.v1_controllers = guest_v1_controllers(table, g);
   spec.name = g.name;
   spec.detach = true;
   spec.at_step = hooks.at_step;

@@ -126,13 +126,14 @@ int cmd_start(const Global& g, const std::string& name, const std::vector<std::s
         ::clock_gettime(CLOCK_MONOTONIC, &s);
         return s.tv_sec * 1e3 + s.tv_nsec / 1e6;
       }();
-      std::fprintf(stderr, "vserver: %8.2f ms %s\n", now.tv_sec * 1e3 + now.tv_nsec / 1e6 - t0,
-                   step);
+      const double ms = now.tv_sec * 1e3 + now.tv_nsec / 1e6;
+      std::fprintf(stderr, "vserver: %8.2f ms %s (monotonic %.3f)\n", ms - t0, step, ms);
     };
     hooks.at_step("begin");
   }
   auto xid = vs::start_guest(table, roots, *cfg, hooks);
   if (!xid) return fail(xid.error());
+  if (hooks.at_step) hooks.at_step("done");
   return vs::kExitOk;
 }
 
