@@ -479,8 +479,9 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   send_step(parent_end.get(), Step::kCgroupReady);                              /* #1 */
   // The namespaces clone3 made are pinned while the child sets up; the child makes its
   // mount, cgroup and time namespaces itself, so those wait for its report.
+  const NsSet pinned = spec.pin ? *spec.pin & spec.namespaces : spec.namespaces;
   const NsSet from_clone = cs.flags & spec.namespaces & ~static_cast<uint64_t>(CLONE_NEWTIME);
-  if (auto r = pin_namespaces(table.config().proc_root, child->pid(), from_clone,
+  if (auto r = pin_namespaces(table.config().proc_root, child->pid(), from_clone & pinned,
                               table.ns_dir(*xid));
       !r) {
     return std::move(r).error().wrap(what);
@@ -493,18 +494,19 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     return std::move(r).error().wrap(what);
   }
   if (auto r = pin_namespaces(table.config().proc_root, child->pid(),
-                              spec.namespaces & ~from_clone, table.ns_dir(*xid));
+                              spec.namespaces & ~from_clone & pinned, table.ns_dir(*xid));
       !r) {
     return std::move(r).error().wrap(what);
   }
   step("namespaces");
   ContextState state;
+  // Each namespace's identity, from the child (pinned or not, the same inode).
+  const std::string child_ns =
+      table.config().proc_root + "/" + std::to_string(child->pid()) + "/ns/";
   for (const auto& ns : kNamespaces) {
     if (!(spec.namespaces & ns.clone_flag)) continue;
-    struct stat pin {};
-    if (::stat((table.ns_dir(*xid) + "/" + ns.name).c_str(), &pin) == 0) {
-      state.ns_inodes[ns.name] = pin.st_ino;
-    }
+    struct stat nsf {};
+    if (::stat((child_ns + ns.name).c_str(), &nsf) == 0) state.ns_inodes[ns.name] = nsf.st_ino;
   }
   state.xid = *xid;
   state.stage = spec.endsetup ? ContextStage::kRunning : ContextStage::kSetup;

@@ -55,9 +55,17 @@ Result<UniqueFd> open_guest_pid(const ContextTable& table, const ContextState& s
   // Depth of the context's pid namespace below ours, found from a member of it (the pin).
   size_t depth = 0;
   if (state.namespaces & CLONE_NEWPID) {
+    // The recorded identity of its pid namespace; the pin for states written before it was
+    // recorded (a guest's namespaces are not pinned).
+    auto ino = state.ns_inodes.find("pid");
     std::string pin = table.ns_dir(state.xid) + "/pid";
     for (pid_t h : *pids) {
-      if (!same_file(pin, proc + "/" + std::to_string(h) + "/ns/pid")) continue;
+      std::string member = proc + "/" + std::to_string(h) + "/ns/pid";
+      struct stat st {};
+      bool same = ino != state.ns_inodes.end()
+                      ? ::stat(member.c_str(), &st) == 0 && st.st_ino == ino->second
+                      : same_file(pin, member);
+      if (!same) continue;
       if (auto ns = nspids(proc, h); ns) depth = ns->size() - 1;
       break;
     }

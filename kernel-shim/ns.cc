@@ -89,6 +89,7 @@ std::string format_ns_list(NsSet set) {
 
 Result<void> pin_namespaces(const std::string& proc_root, pid_t pid, NsSet set,
                             const std::string& dir) {
+  if (set == 0) return ok();
   if (auto r = ensure_dir(dir, 0700); !r) return r;
   Transaction undo;
   for (const auto& ns : kNamespaces) {
