@@ -47,10 +47,13 @@ def timed(argv, **kw):
     return (time.perf_counter() - t0) * 1e3, r
 
 
-def build(name):
+def build(name, mark=None):
     run([V, name, "build", "-m", "busybox", "-q", "--force"], stdout=DN)
     toml = os.path.join(os.environ["VSERVER_CONFDIR"], name, "vserver.toml")
-    text = open(toml).read().replace('style = "minit"', 'style = "minit"\ncommand = ["/bin/sleep", "infinity"]')
+    init = 'style = "minit"\ncommand = ["/bin/sleep", "infinity"]'
+    if mark:
+        init += f'\nmark = "{mark}"'
+    text = open(toml).read().replace('style = "minit"', init)
     open(toml, "w").write(text)
 
 
@@ -135,7 +138,7 @@ n = a.density
 print(f"\nbuilding {n} guests ...", file=sys.stderr)
 names = [f"d{i}" for i in range(n)]
 for name in names:
-    build(name)
+    build(name, mark="bench")
 t0 = time.perf_counter()
 for name in names:
     run([V, name, "start"])
@@ -156,6 +159,20 @@ reap()
 print(f"\n## density: {n} guests\n")
 print(f"start all: {t1 - t0:.2f} s ({(t1 - t0) / n * 1e3:.1f} ms each); stop all: {t3 - t2:.2f} s; "
       f"host processes of ours while they ran: {len(helpers)}")
+# The same guests as a boot starts them: vserver-boot, one `vserver NAME start` per guest,
+# at most J at once (this machine has os.cpu_count() cores).
+boot = os.path.normpath(os.path.join(os.path.dirname(V), "vserver-boot"))
+if os.path.exists(boot):
+    print(f"\n## density through vserver-boot --mark bench ({n} guests; {os.cpu_count()} cores)\n")
+    for jobs in (1, 2, 4):
+        t0 = time.perf_counter()
+        run([boot, "start", "--mark", "bench", "-j", str(jobs)], stdout=DN)
+        t1 = time.perf_counter()
+        run([boot, "stop", "--mark", "bench", "-j", str(jobs)], stdout=DN)
+        t2 = time.perf_counter()
+        reap()
+        print(f"-j {jobs}: start all {t1 - t0:.2f} s ({(t1 - t0) / n * 1e3:.1f} ms each); "
+              f"stop all {t2 - t1:.2f} s")
 for name in names + ["lc", "ex", "floor"]:
     subprocess.run([V, name, "delete", "--yes"], stdout=DN, stderr=DN)
 shutil.rmtree(tmp, ignore_errors=True)
