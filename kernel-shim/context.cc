@@ -250,7 +250,10 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
     // 4. Sealed from the start: the context table (state, locks) is none of the context's
     // business. Unsealed, the setup chain inside (vcontext --migrate-self --endsetup) still
     // needs it; seal() hides it then.
-    if (spec.endsetup) ::umount2(table.config().rundir.c_str(), MNT_DETACH);
+    // A setup hook that enters a guest root (pivot_root, old root detached) takes the run
+    // dir out of view with the rest of the host: one detach (and RCU grace period) less.
+    // Checked below, after the hook.
+    if (spec.endsetup && !spec.child_setup) ::umount2(table.config().rundir.c_str(), MNT_DETACH);
     // 5. A /proc that shows the context's own pid namespace (the guest root has its own).
     if ((spec.namespaces & CLONE_NEWPID) && !spec.child_setup &&
         ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
@@ -258,10 +261,18 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
     }
   }
   if (spec.child_setup) {
+    struct stat run_before {};
+    const bool had_rundir = ::stat(table.config().rundir.c_str(), &run_before) == 0;
     if (auto r = spec.child_setup(); !r) {
       send_step(sync, Step::kNsReady, r.error().code != 0 ? r.error().code : EINVAL,
                 r.error().message().c_str());
       return 1;
+    }
+    struct stat run_after {};
+    if (spec.endsetup && had_rundir && ::stat(table.config().rundir.c_str(), &run_after) == 0 &&
+        run_after.st_dev == run_before.st_dev && run_after.st_ino == run_before.st_ino &&
+        ::umount2(table.config().rundir.c_str(), MNT_DETACH) < 0) {
+      return fail("umount the run dir");
     }
   }
   if (!send_step(sync, Step::kNsReady)) return 1;
