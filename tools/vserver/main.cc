@@ -1,6 +1,7 @@
 // vserver: a guest's whole life from one command (util-vserver's `vserver NAME COMMAND`):
 // build, config, start, stop, restart, enter, exec, status, running, delete, and --list.
 // Parsing and printing only; the work is in lib/build/guest_build and lib/guest/lifecycle.
+#include <fcntl.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "kernel-shim/context.h"
 #include "kernel-shim/context_table.h"
 #include "lib/base/escape.h"
 #include "lib/base/parse.h"
+#include "lib/base/syscall.h"
 #include "lib/build/guest_build.h"
 #include "lib/config/config.h"
 #include "lib/guest/lifecycle.h"
@@ -97,6 +100,24 @@ int cmd_config(const Global& g, const std::string& name, const std::vector<std::
   if (!cfg) return fail(cfg.error());
   std::fputs((json ? vs::format_config_json(*cfg) : vs::format_config(*cfg)).c_str(), stdout);
   return vs::kExitOk;
+}
+
+// The pty for enter: one of the guest's own devpts when it runs and has one (inside, the
+// shell's terminal is then a /dev/pts/N of the guest), else one of the host's.
+vs::Result<vs::tool::Pty> enter_pty(const ContextTable& table, const GuestConfig& cfg) {
+  auto st = vs::find_guest_context(table, cfg);
+  if (st && *st) {
+    vs::UniqueFd init = vs::shim::open_init(table, **st);
+    const std::string root =
+        table.config().proc_root + "/" + std::to_string((*st)->init_pid) + "/root";
+    vs::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // The init still lives after its root was opened: the root is the init's, not that of a
+    // process that got its pid since.
+    if (init && root_fd && vs::sys::pidfd_send_signal(init.get(), 0, nullptr, 0) == 0) {
+      if (auto p = vs::tool::open_guest_pty(root_fd.get()); p) return p;
+    }
+  }
+  return vs::tool::open_pty();
 }
 
 int cmd_start(const Global& g, const std::string& name, const std::vector<std::string>& args) {
@@ -202,7 +223,7 @@ int cmd_exec(const Global& g, const std::string& name, const std::vector<std::st
     if (!shell) return fail(shell.error());
     argv = {*shell, "-l"};
     if (tty) {
-      auto p = vs::tool::open_pty();
+      auto p = enter_pty(table, *cfg);
       if (!p) return fail(p.error());
       pty = std::move(*p);
       opts.tty_fd = pty->slave.get();
