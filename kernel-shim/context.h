@@ -50,6 +50,10 @@ struct CreateSpec {
   /// without a cpuset limit needs no cpuset directory: each costs a mkdir, an attach and an
   /// rmdir). Lookups (ContextCgroup::open) skip the directories a context does not have.
   std::optional<std::vector<std::string>> v1_controllers;
+  /// Called once the xid is taken (its lock held), before anything of the context exists:
+  /// where a guest records which context is its (so that the next command finds and reaps
+  /// what a killed start left). Its error ends the creation.
+  std::function<Result<void>(Xid xid)> on_xid;
   /// Called at each step of the creation ("locked", "cgroup", "namespaces", "state", "go",
   /// "exec"):
   /// crash tests stop the creator there.

@@ -589,23 +589,23 @@ Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
 Result<void> refuse_taken_addresses(const ContextTable& table, Xid xid, const NetBind& bind) {
   // No reaping here (the reaper takes the network lock the caller holds): dead entries are
   // skipped instead. A context being created is alive (its first process is in its cgroup).
+  // The state is read first and liveness checked only on a clash: one file per context.
   auto xids = table.entries();
   if (!xids) return std::move(xids).error();
   for (Xid other : *xids) {
     if (other == xid) continue;
-    auto live = table.alive(other);
-    if (!live || !*live) continue;
     auto ost = table.read_state(other);
     if (!ost) continue;
     auto theirs = net_bind_from_attrs(ost->attrs);
-    if (!theirs) continue;
+    if (!theirs || theirs->empty()) continue;
     for (const auto& mine : bind.all()) {
       for (const auto& t : theirs->all()) {
-        if (mine == t) {
-          auto addr = format_net_address(mine);
-          return usage_error("--ip", "`" + addr.substr(0, addr.find('/')) +
-                                         "` belongs to context " + other.str());
-        }
+        if (mine != t) continue;
+        auto live = table.alive(other);
+        if (!live || !*live) break;
+        auto addr = format_net_address(mine);
+        return usage_error("--ip", "`" + addr.substr(0, addr.find('/')) +
+                                       "` belongs to context " + other.str());
       }
     }
   }

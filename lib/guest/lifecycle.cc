@@ -174,10 +174,11 @@ Result<FileLock> lock_guest(const ContextTable& table, std::string_view name) {
 
 namespace {
 
-// RUNDIR/guest-NAME.xid: the xid a dynamic guest got at its start. Written before the
-// guest's init may run (host_setup, before the go), so every running guest has it and
+// RUNDIR/guest-NAME.xid: the xid a dynamic guest got at its start. Written as soon as the
+// xid is taken, before anything of the context exists, so every running guest has it and
 // finding one is a single read, never a scan of the table (at 1000 guests, 1000 state
-// files per start). The state's name is always checked: a stale index means "not running".
+// files per start); a start killed half-way leaves an index to what the next start reaps.
+// The state's name is always checked: a stale index means "not running".
 std::string index_path(const ContextTable& table, const std::string& name) {
   return table.config().rundir + "/guest-" + name + ".xid";
 }
@@ -185,7 +186,13 @@ std::string index_path(const ContextTable& table, const std::string& name) {
 Result<void> write_index(const ContextTable& table, const std::string& name, Xid xid) {
   UniqueFd dir(::open(table.config().rundir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir) return sys_error("open", table.config().rundir);
-  return atomic_write_at(dir.get(), "guest-" + name + ".xid", xid.str() + "\n", 0600);
+  auto r = atomic_write_at(dir.get(), "guest-" + name + ".xid", xid.str() + "\n", 0600);
+  if (!r) {
+    Error e = std::move(r).error();
+    e.subject = index_path(table, name);  // the full path: which run dir is full or read-only
+    return e;
+  }
+  return ok();
 }
 
 }  // namespace
@@ -296,10 +303,10 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
     }
     return ok();
   };
+  if (!g.xid) {
+    spec.on_xid = [&](Xid xid) { return write_index(table, g.name, xid); };
+  }
   spec.host_setup = [&](Xid xid, const shim::ContextCgroup& cg, pid_t) -> Result<void> {
-    if (!g.xid) {
-      if (auto r = write_index(table, g.name, xid); !r) return std::move(r).error().wrap(what);
-    }
     auto dirs = shim::LimitDirs::resolve(table.layout(), cg);
     if (auto r = shim::set_cgroup_limits(dirs, g.limits); !r) return std::move(r).error().wrap(what);
     if (!bind->empty()) {

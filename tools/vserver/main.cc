@@ -315,6 +315,9 @@ int cmd_list(const Global& g) {
   for (const auto& e : broken) std::fprintf(stderr, "vserver: skipped: %s\n", e.message().c_str());
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
+  // A listing looks at every context anyway: dead ones (a start killed half-way, a guest
+  // whose init ended) are reaped on the way.
+  if (auto r = table.list(); !r) return fail(r.error());
   if (g.json) std::fputs("[", stdout);
   else std::printf("%-20s %-8s %-7s %-6s %s\n", "NAME", "STATE", "CONTEXT", "INIT", "VDIR");
   bool first = true;
