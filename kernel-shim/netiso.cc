@@ -154,7 +154,10 @@ Result<NetInfo> net_info(const Attrs& attrs, bool has_netns) {
     info.host_if = get(kAttrVeth);
     info.device = get(kAttrBridge);
     info.nat = !get(kAttrNat).empty();
-    for (auto w : split_list(get(kAttrGw))) {
+    // A named string: split_list() returns views into it (a temporary would be gone before
+    // the loop body runs).
+    const std::string gws = get(kAttrGw);
+    for (auto w : split_list(gws)) {
       auto a = parse_net_address(w);
       if (!a) return std::move(a).error().wrap(std::string("state attribute ") + kAttrGw);
       info.gateways.push_back(*a);
