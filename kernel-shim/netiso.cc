@@ -80,13 +80,17 @@ Result<void> host_side_veth(Rtnl& host, Xid xid, const IsolatedNetSpec& spec, in
                                        " interface)");
   }
   if (auto r = no_accept_ra(br); !r) return r;
-  auto gw4 = std::find_if(gateways->begin(), gateways->end(),
-                          [](const NetAddress& a) { return a.family == AF_INET; });
-  if (made && gw4 != gateways->end() && !spec.addrs.v4.empty()) {
-    NetAddress on_bridge = *gw4;
-    on_bridge.prefix = spec.addrs.v4.front().prefix;
+  // A bridge we made gets the gateways, each with the prefix of the guest's first address
+  // of its family (a bridge the administrator made has the addresses they gave it).
+  for (const auto& gw : *gateways) {
+    const auto& mine = gw.family == AF_INET ? spec.addrs.v4 : spec.addrs.v6;
+    if (!made || mine.empty()) continue;
+    NetAddress on_bridge = gw;
+    on_bridge.prefix = mine.front().prefix;
     if (auto r = host.add_address(bridge->index, on_bridge, br); !r) return r;
   }
+  auto gw4 = std::find_if(gateways->begin(), gateways->end(),
+                          [](const NetAddress& a) { return a.family == AF_INET; });
   if (gw4 == gateways->end() && !spec.addrs.v4.empty()) {
     auto have = host.addresses(bridge->index);
     if (!have) return std::move(have).error();
@@ -154,7 +158,10 @@ Result<NetInfo> net_info(const Attrs& attrs, bool has_netns) {
     info.host_if = get(kAttrVeth);
     info.device = get(kAttrBridge);
     info.nat = !get(kAttrNat).empty();
-    for (auto w : split_list(get(kAttrGw))) {
+    // A named string: split_list() returns views into it (a temporary would be gone before
+    // the loop body runs).
+    const std::string gws = get(kAttrGw);
+    for (auto w : split_list(gws)) {
       auto a = parse_net_address(w);
       if (!a) return std::move(a).error().wrap(std::string("state attribute ") + kAttrGw);
       info.gateways.push_back(*a);

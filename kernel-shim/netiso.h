@@ -46,7 +46,8 @@ struct IsolatedNetSpec {
   NetBind addrs;                      ///< the guest's addresses, with their prefixes
   /// Default-route gateways, at most one per family. None given: the bridge's first IPv4
   /// address, if it has one (else no default route). With a bridge we create, the given
-  /// IPv4 gateway is also added to it (with the prefix of the guest's first v4 address).
+  /// gateways are also added to it (each with the prefix of the guest's first address of
+  /// its family; IPv6 without duplicate address detection).
   std::vector<NetAddress> gateways;
   bool nat = false;                   ///< masquerade IPv4 from the guest; sets ip_forward=1
   std::string ifname = "eth0";        ///< the interface's name inside

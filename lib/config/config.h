@@ -31,7 +31,7 @@ struct RawValue {
 };
 
 /// Dotted key -> value. Keys: name, context, vdir, fstab, flags, namespaces,
-/// uts.{nodename,domainname}, interfaces.N.{address,prefix,dev,mode,name,nodev},
+/// uts.{nodename,domainname}, interfaces.N.{address,prefix,dev,mode,name,nodev,gateway,nat},
 /// capabilities.{add,drop,ccaps}, rlimits.NAME[.soft|.hard], limits.*, seccomp.{profile,allow,
 /// deny}, init.{style,mark}, scripts.{pre-start,post-start,pre-stop,post-stop},
 /// build.{method,source}.

@@ -43,6 +43,8 @@ std::vector<Item> items(const GuestConfig& g) {
     if (!itf.name.empty()) add(p + "name", itf.name);
     add(p + "mode", std::string(net_mode_name(itf.mode)));
     add(p + "nodev", itf.nodev ? "true" : "false", true);
+    if (!itf.gateway.empty()) add(p + "gateway", itf.gateway);
+    if (itf.nat) add(p + "nat", *itf.nat ? "true" : "false", true);
   }
   add("capabilities.bcaps", shim::format_caps(g.bcaps));
   add("capabilities.ccaps", g.ccaps);

@@ -9,7 +9,8 @@
 //   [uts]        nodename, domainname (strings; sysname/release/version/machine are refused:
 //                only nodename and domainname can be set on a stock kernel)
 //   [[interfaces]] address = "IP[/PREFIX]", prefix = INT, dev = "eth0",
-//                mode = "shared"|"isolated", name = "LABEL", nodev = BOOL
+//                mode = "shared"|"isolated", name = "LABEL", nodev = BOOL,
+//                gateway = "IP" (isolated), nat = BOOL (isolated, IPv4)
 //   [capabilities] add = [CAP...], drop = [CAP...], ccaps = [CCAP...]
 //   [rlimits]    NAME = INT | "VALUE" | "SOFT:HARD", or [rlimits.NAME] soft = .., hard = ..
 //                (NAME as vlimit: as core cpu data fsize locks memlock msgqueue nice nofile
@@ -89,6 +90,7 @@ const std::vector<std::pair<const char*, std::vector<Field>>> kSections = {
 const std::vector<Field> kInterfaceFields = {
     {"address", Type::kString}, {"prefix", Type::kInt}, {"dev", Type::kString},
     {"mode", Type::kString},    {"name", Type::kString}, {"nodev", Type::kBool},
+    {"gateway", Type::kString}, {"nat", Type::kBool},
 };
 
 const char* type_name(Type t) {

@@ -210,6 +210,7 @@ class Builder {
         else return config_error(v->origin, p + "mode", "unknown mode `" + v->text + "`",
                                  "shared or isolated");
       }
+      if (auto r = isolated_keys(p, &itf); !r) return r;
       for (const std::string* s : {&itf.dev, &itf.name}) {
         if (s->size() > 15 || s->find_first_of("/ \t\n:") != std::string::npos) {
           return config_error(addr->origin, p + (s == &itf.dev ? "dev" : "name"),
@@ -218,6 +219,45 @@ class Builder {
         }
       }
       g_->interfaces.push_back(std::move(itf));
+    }
+    return ok();
+  }
+
+  // gateway and nat: isolated mode only; the gateway a unicast address of the interface's
+  // family without a prefix, NAT for IPv4 only.
+  Result<void> isolated_keys(const std::string& p, Interface* itf) {
+    const RawValue* gw = get(p + "gateway");
+    const RawValue* nat = get(p + "nat");
+    for (const RawValue* v : {gw, nat}) {
+      if (v && itf->mode != NetMode::kIsolated) {
+        return config_error(v->origin, p + (v == gw ? "gateway" : "nat"),
+                            "only an isolated interface has one",
+                            "mode = \"isolated\" in the same [[interfaces]]");
+      }
+    }
+    if (gw) {
+      Interface parsed;
+      auto has_prefix = parse_interface_address(gw->text, &parsed);
+      if (!has_prefix || *has_prefix) {
+        return config_error(gw->origin, p + "gateway",
+                            has_prefix ? "`" + gw->text + "` has a prefix"
+                                       : has_prefix.error().detail,
+                            "a unicast IPv4 or IPv6 address without /PREFIX");
+      }
+      if (parsed.family != itf->family) {
+        return config_error(gw->origin, p + "gateway",
+                            "`" + gw->text + "` is not of the family of `" + itf->address + "`",
+                            parsed.family == AF_INET ? "an IPv6 gateway for an IPv6 address"
+                                                     : "an IPv4 gateway for an IPv4 address");
+      }
+      itf->gateway = parsed.address;
+    }
+    if (nat) {
+      if (itf->family != AF_INET && nat->text == "true") {
+        return config_error(nat->origin, p + "nat", "NAT is for IPv4 (IPv6 is not masqueraded)",
+                            "nat on an IPv4 address");
+      }
+      itf->nat = nat->text == "true";
     }
     return ok();
   }

@@ -32,6 +32,11 @@ struct Interface {
   std::string name;     ///< label (util-vserver interfaces/NN/name); empty: none
   NetMode mode = NetMode::kShared;
   bool nodev = false;  ///< the address is not added to `dev` (util-vserver nodev)
+  /// Isolated mode: the default gateway of this address's family (canonical text, no
+  /// prefix); empty: none given.
+  std::string gateway;
+  /// Isolated mode, IPv4: masquerade the guest's traffic leaving the host; unset: not given.
+  std::optional<bool> nat;
   bool operator==(const Interface&) const = default;
 };
 

@@ -1,5 +1,6 @@
 #include "lib/net/isolated.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@ Result<std::optional<shim::IsolatedNetSpec>> isolated_net_spec(const GuestConfig
   shim::IsolatedNetSpec spec;
   std::vector<shim::NetAddress> addrs;
   bool shared = false;
+  std::optional<bool> nat;
   for (size_t i = 0; i < guest.interfaces.size(); ++i) {
     const Interface& itf = guest.interfaces[i];
     std::string key = "interfaces." + std::to_string(i);
@@ -27,6 +29,27 @@ Result<std::optional<shim::IsolatedNetSpec>> isolated_net_spec(const GuestConfig
     auto a = shim::parse_net_address(itf.address + "/" + std::to_string(itf.prefix));
     if (!a) return std::move(a).error().wrap(key + ".address");
     addrs.push_back(*a);
+    if (!itf.gateway.empty()) {
+      auto gw = shim::parse_net_address(itf.gateway);
+      if (!gw) return std::move(gw).error().wrap(key + ".gateway");
+      auto same = std::find_if(spec.gateways.begin(), spec.gateways.end(),
+                               [&](const shim::NetAddress& g) { return g.family == gw->family; });
+      if (same == spec.gateways.end()) {
+        spec.gateways.push_back(*gw);
+      } else if (!(*same == *gw)) {
+        auto before = shim::format_net_address(*same);
+        return usage_error(key + ".gateway",
+                           "`" + itf.gateway + "`: one gateway per address family for the "
+                           "guest's eth0 (`" + before.substr(0, before.find('/')) + "` before)");
+      }
+    }
+    if (itf.nat) {
+      if (nat && *nat != *itf.nat) {
+        return usage_error(key + ".nat", "NAT is on or off for the whole guest (eth0): the "
+                                         "isolated interfaces disagree");
+      }
+      nat = itf.nat;
+    }
   }
   if (addrs.empty()) return std::optional<shim::IsolatedNetSpec>();
   if (shared) {
@@ -36,6 +59,7 @@ Result<std::optional<shim::IsolatedNetSpec>> isolated_net_spec(const GuestConfig
   auto bind = shim::make_net_bind(addrs);
   if (!bind) return std::move(bind).error().wrap("interfaces");
   spec.addrs = *bind;
+  spec.nat = nat.value_or(false);
   if (auto r = shim::check_isolated_net_spec(spec); !r) return std::move(r).error();
   return std::optional<shim::IsolatedNetSpec>(std::move(spec));
 }

@@ -1,12 +1,14 @@
 // chbind / netbind on a shared stack. The "host stack" of the guests is a network namespace H
-// the suite makes (addresses 10.77.0.1 = guest A, .2 = guest B, .254 = a host address) on a
-// veth whose peer is in the client namespace C (10.77.0.100). Contexts are created inside H
+// the suite makes (addresses 10.77.0.1 = guest A, .2 = guest B, .254 = a host address, and
+// fd00:77::1, ::2, ::fe the same in IPv6) on a veth whose peer is in the client namespace C
+// (10.77.0.100, fd00:77::64). Contexts are created inside H
 // (nsenter --net, no other namespace changes) so they share its stack. Each test uses its own
 // static xids (412xx); everything made here is removed at the end.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -27,18 +29,22 @@ namespace {
 constexpr const char* kPython = "/usr/bin/python3";
 constexpr const char* kNs = "mnt,pid,uts,ipc";
 
-// The socket helper run in the guests and the client namespace. Prints one line per result:
-// "OK <getsockname>" / "ERR <errno>" / "PEER <addr>".
+// The socket helper run in the guests and the client namespaces. Prints one line per result:
+// "OK <getsockname>" / "ERR <errno>" / "PEER <addr>", the probes "STEP OK" / "STEP ERR
+// <errno>", the sniffer one "PKT SRC DST PROTO PORT" per packet it sees arrive.
 constexpr const char* kHelper = R"PY(
-import os, socket, sys, time
+import os, socket, struct, sys, time
 mode = sys.argv[1]
 def fam(a): return socket.AF_INET6 if ':' in a else socket.AF_INET
-if mode == 'bind':
-    s = socket.socket(fam(sys.argv[2]))
+def res(tag, fn):
     try:
-        s.bind((sys.argv[2], 0)); print('OK', s.getsockname()[0])
-    except OSError as e: print('ERR', e.errno)
-elif mode == 'connect':
+        r = fn(); print(tag, 'OK' if r is None else 'OK %s' % r)
+    except OSError as e: print(tag, 'ERR', e.errno)
+def pktinfo(src):
+    if ':' in src:
+        return (socket.IPPROTO_IPV6, 50, socket.inet_pton(socket.AF_INET6, src) + struct.pack('=I', 0))
+    return (socket.IPPROTO_IP, 8, struct.pack('=I4s4s', 0, socket.inet_aton(src), bytes(4)))
+if mode == 'connect':
     s = socket.socket(fam(sys.argv[2])); s.settimeout(2)
     try:
         s.connect((sys.argv[2], int(sys.argv[3])))
@@ -59,11 +65,92 @@ elif mode in ('serve', 'listen'):
             c, peer = s.accept(); c.sendall(('PEER %s\n' % peer[0]).encode()); c.close()
         except (socket.timeout, OSError): pass
 elif mode == 'selfloop':
-    s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[2]))); s.listen(1)
-    c = socket.socket(); c.settimeout(2)
+    # selfloop PORT [ADDR]: a listener on ADDR (default 127.0.0.1) and a connect to it
+    addr = sys.argv[3] if len(sys.argv) > 3 else '127.0.0.1'
+    s = socket.socket(fam(addr)); s.bind((addr, int(sys.argv[2]))); s.listen(1)
+    c = socket.socket(fam(addr)); c.settimeout(2)
     try:
-        c.connect(('127.0.0.1', int(sys.argv[2]))); print('OK', s.getsockname()[0])
+        c.connect((addr, int(sys.argv[2]))); print('OK', s.getsockname()[0])
     except OSError as e: print('ERR', e.errno)
+elif mode == 'sniff':
+    # Every IP packet that arrives on IFACE: "PKT SRC DST PROTO PORT" (PORT: the UDP/TCP
+    # destination port, the ICMP type).
+    iface, ready, stop = sys.argv[2:5]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))
+    s.bind((iface, 3)); s.settimeout(0.1)
+    open(ready, 'w').close()
+    end = time.time() + 60
+    while time.time() < end and not os.path.exists(stop):
+        try: data, sa = s.recvfrom(65535)
+        except socket.timeout: continue
+        if sa[2] == socket.PACKET_OUTGOING: continue
+        if sa[1] == 0x0800 and len(data) >= 20:
+            f, src, dst, proto, l4 = socket.AF_INET, data[12:16], data[16:20], data[9], data[(data[0] & 15) * 4:]
+        elif sa[1] == 0x86dd and len(data) >= 40:
+            f, src, dst, proto, l4 = socket.AF_INET6, data[8:24], data[24:40], data[6], data[40:]
+        else: continue
+        port = struct.unpack('!H', l4[2:4])[0] if proto in (6, 17) and len(l4) >= 4 else (l4[0] if l4 else -1)
+        print('PKT', socket.inet_ntop(f, src), socket.inet_ntop(f, dst), proto, port, flush=True)
+elif mode == 'bind':
+    # bind ADDR [udp] [freebind]
+    s = socket.socket(fam(sys.argv[2]), socket.SOCK_DGRAM if 'udp' in sys.argv[3:] else socket.SOCK_STREAM)
+    if 'freebind' in sys.argv[3:]:
+        if fam(sys.argv[2]) == socket.AF_INET: s.setsockopt(socket.IPPROTO_IP, 15, 1)
+        else: s.setsockopt(socket.IPPROTO_IPV6, 78, 1)
+    try:
+        s.bind((sys.argv[2], 0)); print('OK', s.getsockname()[0])
+    except OSError as e: print('ERR', e.errno)
+elif mode == 'udp':
+    # udp DST PORT [pktinfo SRC] [connected]: one datagram, its result
+    dst, port, rest = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+    s = socket.socket(fam(dst), socket.SOCK_DGRAM)
+    anc = [pktinfo(rest[rest.index('pktinfo') + 1])] if 'pktinfo' in rest else []
+    if 'connected' in rest:
+        res('CONNECT', lambda: s.connect((dst, port)))
+        res('SEND', lambda: s.sendmsg([b'probe'], anc) and None)
+    else:
+        res('SEND', lambda: s.sendmsg([b'probe'], anc, 0, (dst, port)) and None)
+elif mode == 'udp6-mapped':
+    # udp6-mapped V4DST PORT FOREIGN: an AF_INET6 socket connected to ::ffff:V4DST, then
+    # sends to the v4-mapped destination: plain, with a name, with a foreign IPV6_PKTINFO.
+    dst, port, foreign = '::ffff:' + sys.argv[2], int(sys.argv[3]), '::ffff:' + sys.argv[4]
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    res('CONNECT', lambda: s.connect((dst, port)))
+    res('LOCAL', lambda: s.getsockname()[0])
+    res('SEND', lambda: s.send(b'probe') and None)
+    # C's port unreachable would fail the next send (ECONNREFUSED): collect it first.
+    time.sleep(0.1); s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    res('SENDTO', lambda: s.sendto(b'probe', (dst, port)) and None)
+    time.sleep(0.1); s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    res('PKTINFO', lambda: s.sendmsg([b'probe'], [pktinfo(foreign)], 0, (dst, port)) and None)
+elif mode == 'ping':
+    # ping SRC|- DST: an unprivileged ICMP socket (as nobody), bound to SRC, one echo request
+    src, dst = sys.argv[2], sys.argv[3]
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+    v6 = ':' in dst
+    s = socket.socket(fam(dst), socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+    if src != '-': res('BIND', lambda: s.bind((src, 0)))
+    echo = struct.pack('!BBHHH', 128 if v6 else 8, 0, 0, 0, 1) + b'probe'
+    res('SEND', lambda: s.sendto(echo, (dst, 0)) and None)
+elif mode == 'raw':
+    # raw SRC DST PORT: a UDP datagram with source SRC written by hand (IP_HDRINCL)
+    src, dst, port = sys.argv[2], sys.argv[3], int(sys.argv[4])
+    udp = struct.pack('!HHHH', 40000, port, 13, 0) + b'probe'
+    f = fam(dst)
+    if f == socket.AF_INET:
+        hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                          socket.inet_aton(src), socket.inet_aton(dst))
+    else:
+        hdr = struct.pack('!IHBB16s16s', 6 << 28, len(udp), 17, 64,
+                          socket.inet_pton(f, src), socket.inet_pton(f, dst))
+    s = socket.socket(f, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    res('SEND', lambda: s.sendto(hdr + udp, (dst, 0)) and None)
+elif mode == 'raw-bound':
+    # raw-bound SRC DST: a raw socket (protocol 253) bound to SRC sends one packet
+    src, dst = sys.argv[2], sys.argv[3]
+    s = socket.socket(fam(dst), socket.SOCK_RAW, 253)
+    res('BIND', lambda: s.bind((src, 0)))
+    res('SEND', lambda: s.sendto(b'probe', (dst, 0)) and None)
 )PY";
 
 std::string suffix() { return std::to_string(::getpid() % 100000); }
@@ -99,7 +186,12 @@ class Netbind : public ::testing::Test {
                 " addr add 10.77.0.1/24 dev " + vh + " && ip -n " + h +
                 " addr add 10.77.0.2/24 dev " + vh + " && ip -n " + h +
                 " addr add 10.77.0.254/24 dev " + vh + " && ip -n " + c +
-                " addr add 10.77.0.100/24 dev " + vc + " && ip -n " + h + " link set " + vh +
+                " addr add 10.77.0.100/24 dev " + vc +
+                // The same in IPv6 (nodad: usable at once): A ::1, B ::2, the host ::fe, C ::64.
+                " && ip -n " + h + " addr add fd00:77::1/64 dev " + vh + " nodad && ip -n " + h +
+                " addr add fd00:77::2/64 dev " + vh + " nodad && ip -n " + h +
+                " addr add fd00:77::fe/64 dev " + vh + " nodad && ip -n " + c +
+                " addr add fd00:77::64/64 dev " + vc + " nodad && ip -n " + h + " link set " + vh +
                 " up && ip -n " + c + " link set " + vc + " up && ip -n " + h +
                 " link set lo up && ip -n " + c + " link set lo up");
   }
@@ -260,6 +352,225 @@ TEST_F(Netbind, NothingIsLeftAfterTheContextIsGone) {
   struct stat st {};
   std::string dir = layout->v2_root + "/" + root_env().cgroup_parent + "/41210";
   EXPECT_NE(::stat(dir.c_str(), &st), 0) << dir << " still exists";
+}
+
+// What arrives in C: a sniffer (AF_PACKET) on C's end of the veth, started and stopped
+// around a set of probes. Every probe sends to C; what C receives is the proof, not what
+// the sender's send() returned.
+struct Sniffer {
+  Server proc;
+  explicit Sniffer(const std::vector<std::string>& argv) : proc(argv, "sniff") {}
+  [[nodiscard]] std::string packets() const { return read_file(root_env().tmp + "/sniff.log"); }
+  // Waits until `line` ("PKT SRC DST PROTO PORT") has arrived.
+  [[nodiscard]] bool wait_for(const std::string& line) const {
+    for (int i = 0; i < 100; ++i) {
+      if (packets().find(line + "\n") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  // The lines whose source is `src`.
+  [[nodiscard]] std::vector<std::string> from(const std::string& src) const {
+    std::vector<std::string> out;
+    std::istringstream in(packets());
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("PKT " + src + " ", 0) == 0) out.push_back(line);
+    }
+    return out;
+  }
+};
+
+// The addresses of H a guest bound to 10.77.0.1 / fd00:77::1 must never send from.
+const std::vector<std::string> kForeign = {"10.77.0.2", "10.77.0.254", "fd00:77::2",
+                                           "fd00:77::fe"};
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + "\n";
+  return s;
+}
+
+// E25: a UDP source given with IP_PKTINFO / IPV6_PKTINFO (unconnected, or on a connected
+// socket where the sendmsg hook sees no destination), and an AF_INET6 socket connected to a
+// v4-mapped destination. Foreign sources are EPERM, and nothing arrives from them.
+TEST_F(Netbind, SpoofedUdpSourcesNeverLeave) {
+  Sniffer sniff(in_ns(ns_c(), {"sniff", "vsc" + suffix(), "READY", "STOP"}));
+  ASSERT_TRUE(wait_for_file(sniff.proc.ready)) << sniff.packets();
+  const std::vector<std::string> ips{"10.77.0.1/24", "fd00:77::1/64"};
+  auto probe = [&](const std::vector<std::string>& args) {
+    auto r = run_cmd(in_guest("41212", ips, args));
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(probe({"udp", "10.77.0.100", "5102", "pktinfo", "10.77.0.2"}), "SEND ERR 1\n");
+  EXPECT_EQ(probe({"udp", "10.77.0.100", "5103", "pktinfo", "10.77.0.254"}), "SEND ERR 1\n");
+  EXPECT_EQ(probe({"udp", "10.77.0.100", "5104", "pktinfo", "10.77.0.2", "connected"}),
+            "CONNECT OK\nSEND ERR 1\n");
+  EXPECT_EQ(probe({"udp6-mapped", "10.77.0.100", "5105", "10.77.0.2"}),
+            "CONNECT OK\nLOCAL OK ::ffff:10.77.0.1\nSEND OK\nSENDTO OK\nPKTINFO ERR 1\n");
+  EXPECT_EQ(probe({"udp", "fd00:77::64", "5107", "pktinfo", "fd00:77::2"}), "SEND ERR 1\n");
+  EXPECT_EQ(probe({"udp", "fd00:77::64", "5108", "pktinfo", "fd00:77::fe", "connected"}),
+            "CONNECT OK\nSEND ERR 1\n");
+  // Controls: no source given, and the own address given, leave with the guest's address.
+  EXPECT_EQ(probe({"udp", "10.77.0.100", "5101"}), "SEND OK\n");
+  EXPECT_EQ(probe({"udp", "10.77.0.100", "5109", "pktinfo", "10.77.0.1"}), "SEND OK\n");
+  EXPECT_EQ(probe({"udp", "fd00:77::64", "5106"}), "SEND OK\n");
+  EXPECT_TRUE(sniff.wait_for("PKT 10.77.0.1 10.77.0.100 17 5101")) << sniff.packets();
+  EXPECT_TRUE(sniff.wait_for("PKT 10.77.0.1 10.77.0.100 17 5109")) << sniff.packets();
+  EXPECT_TRUE(sniff.wait_for("PKT fd00:77::1 fd00:77::64 17 5106")) << sniff.packets();
+  // The mapped sends (send and sendto) arrive from the guest's v4 address, twice.
+  auto own = sniff.from("10.77.0.1");
+  EXPECT_EQ(std::count(own.begin(), own.end(), "PKT 10.77.0.1 10.77.0.100 17 5105"), 2)
+      << sniff.packets();
+  for (const auto& f : kForeign) EXPECT_EQ(joined(sniff.from(f)), "") << "from " << f;
+}
+
+// net.ipv4.ping_group_range of H (per network namespace) for the ping probes, restored.
+struct PingGroupRange {
+  std::string old;
+  PingGroupRange() {
+    old = run_cmd({"ip", "netns", "exec", ns_h(), "sysctl", "-n", "net.ipv4.ping_group_range"})
+              .out;
+    while (!old.empty() && old.back() == '\n') old.pop_back();
+    ok = run_cmd({"ip", "netns", "exec", ns_h(), "sysctl", "-qw",
+                  "net.ipv4.ping_group_range=0 2147483647"})
+             .status == 0;
+  }
+  ~PingGroupRange() {
+    run_cmd({"ip", "netns", "exec", ns_h(), "sysctl", "-qw", "net.ipv4.ping_group_range=" + old});
+  }
+  bool ok = false;
+};
+
+// E25: raw sockets (IP_HDRINCL, or bound) and unprivileged ping sockets take their own bind
+// path, which no bind hook sees: a bind to a foreign address succeeds there. The egress
+// filter is what stops them: nothing arrives from a foreign address.
+TEST_F(Netbind, RawAndPingSocketsCannotSendFromAForeignAddress) {
+  PingGroupRange range;
+  ASSERT_TRUE(range.ok) << "could not set net.ipv4.ping_group_range in " << ns_h();
+  Sniffer sniff(in_ns(ns_c(), {"sniff", "vsc" + suffix(), "READY", "STOP"}));
+  ASSERT_TRUE(wait_for_file(sniff.proc.ready)) << sniff.packets();
+  const std::vector<std::string> ips{"10.77.0.1/24", "fd00:77::1/64"};
+  auto probe = [&](const std::vector<std::string>& args) {
+    auto r = run_cmd(in_guest("41213", ips, args));
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(probe({"raw", "10.77.0.2", "10.77.0.100", "5201"}), "SEND ERR 1\n");
+  EXPECT_EQ(probe({"raw", "fd00:77::fe", "fd00:77::64", "5202"}), "SEND ERR 1\n");
+  EXPECT_EQ(probe({"raw-bound", "10.77.0.254", "10.77.0.100"}), "BIND OK\nSEND ERR 1\n");
+  EXPECT_EQ(probe({"raw-bound", "fd00:77::2", "fd00:77::64"}), "BIND OK\nSEND ERR 1\n");
+  EXPECT_EQ(probe({"ping", "10.77.0.2", "10.77.0.100"}), "BIND OK\nSEND ERR 1\n");
+  // ping6 does not report the egress drop (the send "succeeds"): the sniffer decides.
+  auto ping6 = probe({"ping", "fd00:77::2", "fd00:77::64"});
+  EXPECT_EQ(ping6.rfind("BIND OK\nSEND ", 0), 0u) << ping6;
+  // Controls from the guest's own addresses: these arrive.
+  EXPECT_EQ(probe({"raw", "10.77.0.1", "10.77.0.100", "5203"}), "SEND OK\n");
+  EXPECT_EQ(probe({"raw", "fd00:77::1", "fd00:77::64", "5204"}), "SEND OK\n");
+  EXPECT_EQ(probe({"ping", "10.77.0.1", "10.77.0.100"}), "BIND OK\nSEND OK\n");
+  EXPECT_EQ(probe({"ping", "fd00:77::1", "fd00:77::64"}), "BIND OK\nSEND OK\n");
+  EXPECT_TRUE(sniff.wait_for("PKT 10.77.0.1 10.77.0.100 17 5203")) << sniff.packets();
+  EXPECT_TRUE(sniff.wait_for("PKT fd00:77::1 fd00:77::64 17 5204")) << sniff.packets();
+  EXPECT_TRUE(sniff.wait_for("PKT 10.77.0.1 10.77.0.100 1 8")) << sniff.packets();
+  EXPECT_TRUE(sniff.wait_for("PKT fd00:77::1 fd00:77::64 58 128")) << sniff.packets();
+  for (const auto& f : kForeign) EXPECT_EQ(joined(sniff.from(f)), "") << "from " << f;
+}
+
+// E24: the rest of the catalogue: UDP, IP_FREEBIND / IPV6_FREEBIND (also for an address no
+// interface has), v4-mapped and loopback forms on AF_INET6 sockets.
+TEST_F(Netbind, FreebindUdpAndMappedBindsAreCheckedToo) {
+  const std::string lo = vs::shim::loopback_str(vs::shim::Xid(41214));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"10.77.0.2", "udp"}, "ERR 1"},
+      {{"10.77.0.254", "freebind"}, "ERR 1"},
+      {{"10.77.0.2", "udp", "freebind"}, "ERR 1"},
+      {{"192.0.2.1", "freebind"}, "ERR 1"},
+      {{"::ffff:10.77.0.2", "freebind"}, "ERR 1"},
+      {{"::ffff:10.77.0.254", "udp"}, "ERR 1"},
+      {{"fd00:77::2", "freebind"}, "ERR 1"},
+      {{"fd00:77::fe", "udp", "freebind"}, "ERR 1"},
+      {{"2001:db8::1", "freebind"}, "ERR 1"},
+      {{"0.0.0.0", "udp"}, "OK 10.77.0.1"},
+      {{"10.77.0.1", "udp", "freebind"}, "OK 10.77.0.1"},
+      {{"127.0.0.1", "udp"}, "OK " + lo},
+      {{"127.0.0.5"}, "OK " + lo},
+      {{"::ffff:127.0.0.1"}, "OK ::ffff:" + lo},
+      {{"::1", "udp"}, "OK ::ffff:" + lo},
+  };
+  for (const auto& [args, want] : cases) {
+    std::vector<std::string> argv{"bind"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_cmd(in_guest("41214", {"10.77.0.1/24", "fd00:77::1/64"}, argv));
+    EXPECT_EQ(r.out, want + "\n") << args[0] << (args.size() > 1 ? " " + args[1] : "") << r.err;
+  }
+}
+
+TEST_F(Netbind, Ipv6WildcardBecomesTheGuestsAddressAndForeignIsRefused) {
+  auto bind = [&](const std::vector<std::string>& ips, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"bind"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_cmd(in_guest("41215", ips, argv));
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  const std::vector<std::string> dual{"10.77.0.1/24", "fd00:77::1/64"};
+  EXPECT_EQ(bind(dual, {"::"}), "OK fd00:77::1\n");
+  EXPECT_EQ(bind(dual, {"::", "udp"}), "OK fd00:77::1\n");
+  EXPECT_EQ(bind(dual, {"fd00:77::1"}), "OK fd00:77::1\n");
+  EXPECT_EQ(bind(dual, {"fd00:77::2"}), "ERR 1\n");
+  EXPECT_EQ(bind(dual, {"fd00:77::fe", "udp"}), "ERR 1\n");
+  // A v6-only guest: `::` is its v6 address, there is no v4 to rewrite 0.0.0.0 to.
+  const std::vector<std::string> v6only{"fd00:77::1/64"};
+  EXPECT_EQ(bind(v6only, {"::"}), "OK fd00:77::1\n");
+  EXPECT_EQ(bind(v6only, {"0.0.0.0"}), "ERR 1\n");
+  EXPECT_EQ(bind(v6only, {"10.77.0.1"}), "ERR 1\n");
+}
+
+TEST_F(Netbind, Ipv6ServiceOnTheWildcardIsReachableAtTheGuestsAddressOnly) {
+  Server a(in_guest("41216", {"10.77.0.1/24", "fd00:77::1/64"},
+                    {"serve", "::", "8083", "READY", "STOP"}),
+           "a16");
+  ASSERT_TRUE(wait_for_file(a.ready)) << read_file(tmp("a16.log"));
+  EXPECT_EQ(a.address(), "fd00:77::1 8083");
+  auto ok = run_cmd(in_ns(ns_c(), {"connect", "fd00:77::1", "8083"}));
+  EXPECT_NE(ok.out.find("PEER fd00:77::64"), std::string::npos) << ok.out << ok.err;
+  for (const char* other : {"fd00:77::2", "fd00:77::fe", "10.77.0.1"}) {
+    auto no = run_cmd(in_ns(ns_c(), {"connect", other, "8083"}));
+    EXPECT_NE(no.out.find("ERR"), std::string::npos) << other << ": " << no.out;
+  }
+}
+
+TEST_F(Netbind, Ipv6OutgoingConnectionsCarryTheGuestsAddress) {
+  Server c(in_ns(ns_c(), {"serve", "fd00:77::64", "9092", "READY", "STOP"}), "c17");
+  ASSERT_TRUE(wait_for_file(c.ready)) << read_file(tmp("c17.log"));
+  // Each guest connects from its own first v6 address, whatever H would choose.
+  auto a = run_cmd(in_guest("41217", {"10.77.0.1/24", "fd00:77::1/64"},
+                            {"connect", "fd00:77::64", "9092"}));
+  EXPECT_EQ(a.out, "OK fd00:77::1\nPEER fd00:77::1\n") << a.err;
+  auto b = run_cmd(in_guest("41218", {"fd00:77::2/64"}, {"connect", "fd00:77::64", "9092"}));
+  EXPECT_EQ(b.out, "OK fd00:77::2\nPEER fd00:77::2\n") << b.err;
+}
+
+// ::1 inside is the guest's private loopback (as ::ffff:127.X.Y.1): its own services are
+// reachable there, the host's [::1] services and other guests' are not (E26).
+TEST_F(Netbind, Ipv6LoopbackIsTheGuestsPrivateLoopback) {
+  const std::vector<std::string> ips{"10.77.0.1/24", "fd00:77::1/64"};
+  const std::string lo = vs::shim::loopback_str(vs::shim::Xid(41219));
+  auto self = run_cmd(in_guest("41219", ips, {"selfloop", "7075", "::1"}));
+  EXPECT_EQ(self.out, "OK ::ffff:" + lo + "\n") << self.err;
+  Server h(in_ns(ns_h(), {"serve", "::1", "7076", "READY", "STOP"}), "h19");
+  ASSERT_TRUE(wait_for_file(h.ready)) << read_file(tmp("h19.log"));
+  auto control = run_cmd(in_ns(ns_h(), {"connect", "::1", "7076"}));
+  ASSERT_NE(control.out.find("PEER"), std::string::npos) << "control: " << control.out;
+  auto r = run_cmd(in_guest("41219", ips, {"connect", "::1", "7076"}));
+  EXPECT_EQ(r.out.find("PEER"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ERR"), std::string::npos) << r.out << r.err;
+  Server a(in_guest("41219", ips, {"serve", "::1", "7077", "READY", "STOP"}), "a19");
+  ASSERT_TRUE(wait_for_file(a.ready)) << read_file(tmp("a19.log"));
+  EXPECT_EQ(a.address(), "::ffff:" + lo + " 7077");
+  auto b = run_cmd(in_guest("41220", {"10.77.0.2/24", "fd00:77::2/64"},
+                            {"connect", "::1", "7077"}));
+  EXPECT_EQ(b.out.find("PEER"), std::string::npos) << b.out;
 }
 
 TEST(Chbind, RefusesBadAddressesAndTheHost) {

@@ -35,15 +35,16 @@ constexpr const char* kNsWithNet = "mnt,pid,uts,ipc,net";
 constexpr const char* kHelper = R"PY(
 import os, socket, sys, time
 mode = sys.argv[1]
+def fam(a): return socket.AF_INET6 if ':' in a else socket.AF_INET
 if mode == 'connect':
-    s = socket.socket(); s.settimeout(3)
+    s = socket.socket(fam(sys.argv[2])); s.settimeout(3)
     try:
         s.connect((sys.argv[2], int(sys.argv[3])))
         print('OK', s.getsockname()[0]); print(s.makefile().readline().strip())
     except OSError as e: print('ERR', e.errno)
 elif mode == 'serve':
     addr, port, ready, stop = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s = socket.socket(fam(addr)); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port)); s.listen(8)
     open(ready, 'w').close()
     s.settimeout(0.2); end = time.time() + 60
@@ -146,13 +147,15 @@ class Netiso : public ::testing::Test {
     v.insert(v.end(), args.begin(), args.end());
     return run_cmd(v);
   }
-  // Attaches client namespace C to bridge `br` in H with `addr`.
+  // Attaches client namespace C to bridge `br` in H with `addr` (IPv6: usable at once).
   static bool attach_client(const std::string& br, const std::string& addr) {
     std::string s = suffix();
+    std::string nodad = addr.find(':') != std::string::npos ? " nodad" : "";
     return sh("ip -n " + ns_h() + " link add vsic" + s + " type veth peer name vsid" + s +
               " netns " + ns_c() + " && ip -n " + ns_h() + " link set vsic" + s + " master " +
               br + " && ip -n " + ns_h() + " link set vsic" + s + " up && ip -n " + ns_c() +
-              " addr add " + addr + " dev vsid" + s + " && ip -n " + ns_c() + " link set vsid" +
+              " addr add " + addr + " dev vsid" + s + nodad + " && ip -n " + ns_c() +
+              " link set vsid" +
               s + " up");
   }
   static void detach_client() { sh("ip -n " + ns_h() + " link del vsic" + suffix() + " 2>/dev/null"); }
@@ -217,6 +220,38 @@ TEST_F(Netiso, GuestGetsEth0AndReachesAClientOnTheBridge) {
   EXPECT_EQ(show.out,
             "mode isolated\ninterface eth0 veth vsv42101 bridge " + br +
                 "\nip 10.88.0.1/24\nip fd00:88::1/64\ngateway 10.88.0.254\nnat off\n")
+      << show.err;
+  detach_client();
+}
+
+// IPv6 only: the address and the default route over rtnetlink, the gateway on the bridge
+// we made; connections to the gateway and to a client on the bridge carry the address.
+TEST_F(Netiso, Ipv6GuestReachesItsGatewayAndAClientOnTheBridge) {
+  std::string br = bridge("6");
+  auto g = guest("42118");
+  auto r = chbind_in_h({"--xid", "42118", "--isolated", "--bridge", br, "--gateway",
+                        "fd00:88:6::fe", "--ip", "fd00:88:6::1/64"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(attach_client(br, "fd00:88:6::64/64"));
+  auto addr = in_guest("42118", {"ip", "-o", "addr", "show", "dev", "eth0"});
+  EXPECT_TRUE(contains(addr.out, "inet6 fd00:88:6::1/64")) << addr.out << addr.err;
+  EXPECT_FALSE(contains(addr.out, "inet ")) << addr.out;
+  auto route = in_guest("42118", {"ip", "-6", "route", "show", "default"});
+  EXPECT_TRUE(contains(route.out, "default via fd00:88:6::fe dev eth0")) << route.out;
+  EXPECT_TRUE(contains(sh_out("ip -n " + ns_h() + " -o addr show dev " + br), "fd00:88:6::fe/64"));
+
+  Server gw(ns_h(), helper_, "fd00:88:6::fe", "9393", "iso-h6");
+  ASSERT_TRUE(gw.wait_ready()) << read_file(root_env().tmp + "/iso-h6.log");
+  auto c1 = in_guest("42118", {kPython, helper_, "connect", "fd00:88:6::fe", "9393"});
+  EXPECT_TRUE(contains(c1.out, "OK fd00:88:6::1\nPEER fd00:88:6::1")) << c1.out << c1.err;
+  Server cl(ns_c(), helper_, "fd00:88:6::64", "9394", "iso-c6");
+  ASSERT_TRUE(cl.wait_ready()) << read_file(root_env().tmp + "/iso-c6.log");
+  auto c2 = in_guest("42118", {kPython, helper_, "connect", "fd00:88:6::64", "9394"});
+  EXPECT_TRUE(contains(c2.out, "OK fd00:88:6::1\nPEER fd00:88:6::1")) << c2.out << c2.err;
+
+  auto show = run_cmd({tool_path("chbind"), "--show", "--xid", "42118"});
+  EXPECT_EQ(show.out, "mode isolated\ninterface eth0 veth vsv42118 bridge " + br +
+                          "\nip fd00:88:6::1/64\ngateway fd00:88:6::fe\nnat off\n")
       << show.err;
   detach_client();
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernel-shim/cgroup.h"
+#include "tests/support/bg_process.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
 
@@ -680,6 +681,81 @@ TEST(Vserver, IsolatedGuestOnABridge) {
   r = in_ns({"ip", "-o", "link"});
   EXPECT_EQ(r.out.find("vsv"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("vstbr0"), std::string::npos) << "the bridge vserver made is gone: " << r.out;
+  EXPECT_TRUE(rundir_entries().empty());
+  remove_guest(name);
+}
+
+// The isolated-mode keys `gateway` and `nat` of vserver.toml through `vserver start`: the
+// default routes (v4 and v6) via the gateways, which go onto the bridge vserver made; the
+// guest reaches a "world" namespace W behind the test-made host H masqueraded as H's uplink
+// address (W has no route back to the guest's subnet); stop removes the NAT rule and table.
+TEST(Vserver, IsolatedGuestWithGatewayAndNatFromItsConfig) {
+  const std::string name = "iso-nat";
+  const std::string pid = std::to_string(::getpid());
+  const std::string h = "vst-nat-" + pid, w = "vst-natw-" + pid;
+  struct NsGone {
+    std::vector<std::string> ns;
+    ~NsGone() {
+      for (const auto& n : ns) (void)run_cmd({"ip", "netns", "del", n});
+    }
+  } gone{{h, w}};
+  auto sh = [](const std::string& cmd) { return run_cmd({"/bin/sh", "-c", cmd}); };
+  ASSERT_EQ(sh("ip netns add " + h + " && ip netns add " + w + " && ip -n " + h +
+               " link add vstu" + pid + " type veth peer name vstw" + pid + " netns " + w +
+               " && ip -n " + h + " addr add 192.168.78.1/24 dev vstu" + pid + " && ip -n " +
+               w + " addr add 192.168.78.2/24 dev vstw" + pid + " && ip -n " + h +
+               " link set vstu" + pid + " up && ip -n " + w + " link set vstw" + pid +
+               " up && ip -n " + w + " link set lo up")
+                .status,
+            0);
+  if (sh("nsenter --net=/run/netns/" + h + " nft list ruleset").status != 0) {
+    GTEST_SKIP() << "nft cannot list a ruleset here (kernel without nf_tables?)";
+  }
+  build(name, "[[interfaces]]\naddress = \"10.78.0.2/24\"\nmode = \"isolated\"\n"
+              "dev = \"vstbr1\"\ngateway = \"10.78.0.1\"\nnat = true\n"
+              "[[interfaces]]\naddress = \"fd00:78::2/64\"\nmode = \"isolated\"\n"
+              "dev = \"vstbr1\"\ngateway = \"fd00:78::1\"\n");
+  auto in_h = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"nsenter", "--net=/run/netns/" + h, "--"});
+    return run_cmd(argv);
+  };
+  auto r = in_h({tool_path("vserver"), name, "start"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = vserver({name, "exec", "ip", "-4", "route", "show", "default"});
+  EXPECT_NE(r.out.find("default via 10.78.0.1 dev eth0"), std::string::npos) << r.out << r.err;
+  r = vserver({name, "exec", "ip", "-6", "route", "show", "default"});
+  EXPECT_NE(r.out.find("default via fd00:78::1 dev eth0"), std::string::npos) << r.out << r.err;
+  r = in_h({"ip", "-o", "addr", "show", "dev", "vstbr1"});
+  EXPECT_NE(r.out.find("10.78.0.1/24"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fd00:78::1/64"), std::string::npos) << r.out;
+  r = in_h({"nft", "list", "table", "inet", "vserver"});
+  EXPECT_NE(r.out.find("ip saddr 10.78.0.2 oifname != \"vstbr1\" masquerade"), std::string::npos)
+      << r.out << r.err;
+
+  // W records the peer of the first connection.
+  const std::string peer = root_env().tmp + "/nat-peer", ready = peer + ".ready";
+  ::unlink(peer.c_str());
+  ::unlink(ready.c_str());
+  BgProcess srv({"nsenter", "--net=/run/netns/" + w, "python3", "-c",
+                 "import socket, sys\n"
+                 "s = socket.socket(); s.bind(('192.168.78.2', 9595)); s.listen(1)\n"
+                 "open(sys.argv[2], 'w').close(); s.settimeout(20)\n"
+                 "c, p = s.accept(); open(sys.argv[1], 'w').write(p[0]); c.close()\n",
+                 peer, ready},
+                root_env().tmp + "/nat-srv.log");
+  for (int i = 0; i < 200 && ::access(ready.c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(::access(ready.c_str(), F_OK), 0) << slurp(root_env().tmp + "/nat-srv.log");
+  (void)vserver({name, "exec", "nc", "-w", "5", "192.168.78.2", "9595"});
+  EXPECT_EQ(srv.wait(), 0) << slurp(root_env().tmp + "/nat-srv.log");
+  EXPECT_EQ(slurp(peer), "192.168.78.1") << "masqueraded as H's uplink address";
+
+  r = vserver({name, "stop"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(in_h({"nft", "list", "table", "inet", "vserver"}).status, 0) << "no NAT table left";
+  r = in_h({"ip", "-o", "link"});
+  EXPECT_EQ(r.out.find("vstbr1"), std::string::npos) << "the bridge vserver made is gone: " << r.out;
   EXPECT_TRUE(rundir_entries().empty());
   remove_guest(name);
 }

@@ -55,6 +55,8 @@ domainname = "example.org"
 address = "192.0.2.10/24"
 dev = "eth0"
 mode = "isolated"
+gateway = "192.0.2.1"
+nat = true
 [[interfaces]]
 address = "2001:db8::10"
 prefix = 64
@@ -90,6 +92,10 @@ method = "busybox"
   EXPECT_EQ(g->interfaces[0].address, "192.0.2.10");
   EXPECT_EQ(g->interfaces[0].prefix, 24u);
   EXPECT_EQ(g->interfaces[0].mode, NetMode::kIsolated);
+  EXPECT_EQ(g->interfaces[0].gateway, "192.0.2.1");
+  EXPECT_EQ(g->interfaces[0].nat, std::optional<bool>(true));
+  EXPECT_EQ(g->interfaces[1].gateway, "");
+  EXPECT_EQ(g->interfaces[1].nat, std::nullopt);
   EXPECT_EQ(g->interfaces[1].prefix, 64u);
   auto net_admin = shim::cap_from_name("NET_ADMIN");
   auto chown = shim::cap_from_name("CHOWN");
@@ -137,6 +143,23 @@ TEST_F(ConfigTest, EveryErrorNamesFileLineKeyAndWhatIsAllowed) {
       {"[[interfaces]]\naddress = \"127.0.0.1\"\n", "2: key 'interfaces.0.address': "},
       {"[[interfaces]]\naddress = \"10.0.0.1\"\nmode = \"bridge\"\n", "3: key 'interfaces.0.mode': unknown mode"},
       {"[[interfaces]]\naddress = \"10.0.0.1\"\ncolour = 1\n", "3: key 'interfaces.0.colour': unknown key"},
+      {"[[interfaces]]\naddress = \"10.0.0.1\"\ngateway = \"10.0.0.254\"\n",
+       "3: key 'interfaces.0.gateway': only an isolated interface has one (expected mode = "
+       "\"isolated\" in the same [[interfaces]])"},
+      {"[[interfaces]]\naddress = \"10.0.0.1\"\nnat = true\n", "3: key 'interfaces.0.nat': only"},
+      {"[[interfaces]]\naddress = \"10.0.0.1/24\"\nmode = \"isolated\"\ngateway = \"10.0.0.0.1\"\n",
+       "4: key 'interfaces.0.gateway': `10.0.0.0.1` is not an IPv4 or IPv6 address"},
+      {"[[interfaces]]\naddress = \"10.0.0.1/24\"\nmode = \"isolated\"\ngateway = \"10.0.0.254/24\"\n",
+       "4: key 'interfaces.0.gateway': `10.0.0.254/24` has a prefix (expected a unicast IPv4 or "
+       "IPv6 address without /PREFIX)"},
+      {"[[interfaces]]\naddress = \"10.0.0.1/24\"\nmode = \"isolated\"\ngateway = \"fd00::1\"\n",
+       "4: key 'interfaces.0.gateway': `fd00::1` is not of the family of `10.0.0.1`"},
+      {"[[interfaces]]\naddress = \"10.0.0.1/24\"\nmode = \"isolated\"\ngateway = 10\n",
+       "4: key 'interfaces.0.gateway': wrong type (expected a string)"},
+      {"[[interfaces]]\naddress = \"fd00::2/64\"\nmode = \"isolated\"\nnat = true\n",
+       "4: key 'interfaces.0.nat': NAT is for IPv4"},
+      {"[[interfaces]]\naddress = \"10.0.0.1/24\"\nmode = \"isolated\"\nnat = \"yes\"\n",
+       "4: key 'interfaces.0.nat': wrong type (expected true or false)"},
       {"vdir = \"relative/x\"\n", "1: key 'vdir': "},
       {"x = \"unterminated\n", "1: "},
       {"context = 2\ncontext = 3\n", "2: "},
@@ -340,6 +363,22 @@ TEST_F(ConfigTest, FormatIsStableAndJsonHasTheKeys) {
   EXPECT_NE(json.find("\"uts.nodename\": \"f\\\"q\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"interfaces.0.prefix\": 32,"), std::string::npos) << json;
   EXPECT_EQ(format_config(*g), text);
+}
+
+TEST_F(ConfigTest, FormatShowsTheIsolatedGatewayAndNat) {
+  toml("iso", "[[interfaces]]\naddress = \"10.1.2.3/24\"\nmode = \"isolated\"\ndev = \"br0\"\n"
+              "gateway = \"10.1.2.254\"\nnat = false\n");
+  auto g = load_guest(roots_, "iso");
+  ASSERT_TRUE(g) << g.error().message();
+  std::string text = format_config(*g);
+  EXPECT_NE(text.find("interfaces.0.nodev = false\ninterfaces.0.gateway = 10.1.2.254\n"
+                      "interfaces.0.nat = false\n"),
+            std::string::npos)
+      << text;
+  std::string json = format_config_json(*g);
+  EXPECT_NE(json.find("\"interfaces.0.gateway\": \"10.1.2.254\",\n  \"interfaces.0.nat\": false,"),
+            std::string::npos)
+      << json;
 }
 
 TEST(ConfigRoots, FromEnvAndDefaults) {
