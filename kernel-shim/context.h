@@ -41,10 +41,13 @@ struct CreateSpec {
   /// the state). Its error rolls the creation back, isolated network included. `first_pid`
   /// is the host pid of the context's first process.
   std::function<Result<void>(Xid xid, const ContextCgroup& cg, pid_t first_pid)> host_setup;
-  /// Called at each step of the creation ("locked", "cgroup", "namespaces", "state", "go",
-  /// "exec"):
+  /// Called at each step of the creation ("locked", "cgroup", "unixscope", "namespaces",
+  /// "state", "go", "exec"):
   /// crash tests stop the creator there.
   std::function<void(const char* step)> at_step;
+  /// Told, once, of a protection the kernel cannot give this context (the creation goes
+  /// on): a context on the host's network stack without the BPF LSM (unixscope.h).
+  std::function<void(const std::string& warning)> warn;
 };
 
 /// Called once the context exists, before the command runs (the tool prints its message).
