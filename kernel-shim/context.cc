@@ -25,6 +25,7 @@
 #include "kernel-shim/netiso.h"
 #include "kernel-shim/caps.h"
 #include "kernel-shim/seccomp.h"
+#include "kernel-shim/unixscope.h"
 #include "lib/base/child.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
@@ -480,6 +481,17 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     (void)cg->remove();
   });
   step("cgroup");
+  if (!(spec.namespaces & CLONE_NEWNET)) {
+    // Abstract unix sockets belong to the network namespace: on the host's, the context may
+    // reach only its own (E27). Before the first process, so none runs unconfined.
+    auto scope = scope_abstract_unix(cg->v2_fd());
+    if (!scope) return std::move(scope).error().wrap(what);
+    if (!scope->attached && spec.warn) {
+      spec.warn("context " + xid->str() + " shares the host's network stack and can reach " +
+                "the host's abstract unix sockets: " + scope->why_not);
+    }
+    step("unixscope");
+  }
 
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {

@@ -54,10 +54,13 @@ struct CreateSpec {
   /// where a guest records which context is its (so that the next command finds and reaps
   /// what a killed start left). Its error ends the creation.
   std::function<Result<void>(Xid xid)> on_xid;
-  /// Called at each step of the creation ("locked", "cgroup", "namespaces", "state", "go",
-  /// "exec"):
+  /// Called at each step of the creation ("locked", "cgroup", "unixscope", "namespaces",
+  /// "state", "go", "exec"):
   /// crash tests stop the creator there.
   std::function<void(const char* step)> at_step;
+  /// Told, once, of a protection the kernel cannot give this context (the creation goes
+  /// on): a context on the host's network stack without the BPF LSM (unixscope.h).
+  std::function<void(const std::string& warning)> warn;
 };
 
 /// Called once the context exists, before the command runs (the tool prints its message).

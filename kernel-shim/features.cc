@@ -14,6 +14,8 @@
 
 #include <cstring>
 
+#include "kernel-shim/btf.h"
+#include "kernel-shim/unixscope.h"
 #include "lib/base/unique_fd.h"
 
 namespace vs::shim {
@@ -105,6 +107,21 @@ std::vector<Feature> probe_features(const CgroupLayout& layout) {
   };
   for (const auto& h : kHooks) {
     out.push_back({std::string("bpf.cgroup.") + h.name, probe_bpf(h.type, h.attach)});
+  }
+
+  // The BPF LSM, which confines the abstract unix sockets of contexts on the host's network
+  // stack (unixscope.h): active, and whether the kernel loads its programs at all.
+  auto lsm = bpf_lsm_status();
+  out.push_back({"bpf.lsm", lsm.active ? "yes" : "no (" + lsm.detail + ")"});
+  if (lsm.active) {
+    auto btf = Btf::load();
+    auto loads = btf ? lsm_cgroup_loadable(*btf) : Result<void>(std::move(btf).error());
+    std::string value = "yes";
+    if (!loads) {
+      const int e = loads.error().code;
+      value = (e == EPERM || e == EINVAL ? "no (" : "unknown (") + errno_text(e) + ")";
+    }
+    out.push_back({"bpf.lsm_cgroup", value});
   }
 
   long mode = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0);

@@ -20,7 +20,8 @@ struct Feature {
 /// controllers, each v1 hierarchy and its controllers (from `layout`); cgroup-BPF hooks
 /// (bpf.cgroup.HOOK: a 2-instruction program loaded with the hook's expected attach type,
 /// then closed; needs CAP_BPF or root, else "unknown (EPERM)"); seccomp filter mode and
-/// user notification; Landlock ABI (landlock_create_ruleset version query); pidfd_open,
+/// user notification; the BPF LSM (bpf.lsm: in the active LSM list; bpf.lsm_cgroup: a
+/// BPF_LSM_CGROUP program loads, "no (EPERM)" where the kernel refuses them); Landlock ABI (landlock_create_ruleset version query); pidfd_open,
 /// clone3, openat2, close_range.
 std::vector<Feature> probe_features(const CgroupLayout& layout);
 

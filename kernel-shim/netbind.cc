@@ -424,20 +424,26 @@ long bpf(int cmd, bpf_attr* attr) {
 Result<UniqueFd> load(const char* name, bpf_prog_type type, bpf_attach_type expected,
                       const std::vector<bpf_insn>& insns) {
   static const char kLicense[] = "GPL";
-  std::string log(64 * 1024, '\0');
   bpf_attr attr{};
   attr.prog_type = type;
   attr.expected_attach_type = expected;
   attr.insns = reinterpret_cast<uint64_t>(insns.data());
   attr.insn_cnt = static_cast<uint32_t>(insns.size());
   attr.license = reinterpret_cast<uint64_t>(kLicense);
-  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-  attr.log_size = static_cast<uint32_t>(log.size());
-  attr.log_level = 1;
   std::strncpy(attr.prog_name, name, sizeof(attr.prog_name) - 1);
+  // Without a verifier log first: the log costs the verifier time and us a 64 KiB buffer
+  // on every start. Only a refused program is loaded again, with the log, for the message.
   long fd = bpf(BPF_PROG_LOAD, &attr);
   if (fd < 0) {
     Error e = sys_error("bpf(BPF_PROG_LOAD)", name);
+    std::string log(64 * 1024, '\0');
+    if (e.code != EPERM) {
+      attr.log_buf = reinterpret_cast<uint64_t>(log.data());
+      attr.log_size = static_cast<uint32_t>(log.size());
+      attr.log_level = 1;
+      long again = bpf(BPF_PROG_LOAD, &attr);
+      if (again >= 0) return UniqueFd(static_cast<int>(again));  // loaded after all
+    }
     log.resize(std::strlen(log.c_str()));
     while (!log.empty() && log.back() == '\n') log.pop_back();
     if (auto nl = log.rfind('\n'); nl != std::string::npos) log = log.substr(nl + 1);

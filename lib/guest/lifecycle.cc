@@ -286,6 +286,7 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   spec.name = g.name;
   spec.detach = true;
   spec.at_step = hooks.at_step;
+  spec.warn = hooks.warn;
   spec.child_setup = [&]() -> Result<void> {
     if (g.namespaces & CLONE_NEWUTS) {
       const std::string& host = g.nodename ? *g.nodename : g.name;

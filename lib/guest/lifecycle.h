@@ -32,6 +32,8 @@ Result<std::optional<shim::ContextState>> find_guest_context(const shim::Context
 struct StartHooks {
   /// Test hook: called at each named step (see CreateSpec::at_step, plus "guest-locked").
   std::function<void(const char* step)> at_step;
+  /// Told of a protection the kernel cannot give the guest (see CreateSpec::warn).
+  std::function<void(const std::string& warning)> warn;
 };
 
 /// Starts a configured guest: lock; not running yet; the root tree checked (E13); pre-start;

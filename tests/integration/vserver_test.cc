@@ -279,7 +279,8 @@ TEST(Vserver, ConcurrentStartsOneWins) {
 TEST(Vserver, KilledStartLeavesRunningGuestOrNothing) {
   const std::string name = "life-crash";
   build(name);
-  for (const char* step : {"guest-locked", "locked", "cgroup", "namespaces", "state", "go"}) {
+  for (const char* step :
+       {"guest-locked", "locked", "cgroup", "unixscope", "namespaces", "state", "go"}) {
     SCOPED_TRACE(step);
     pid_t pid = ::fork();
     if (pid == 0) {

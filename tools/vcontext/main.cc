@@ -78,6 +78,9 @@ int run(const vs::shim::ContextTable& table) {
     spec.endsetup = arg_.endsetup;
     spec.builtin_init = !arg_.no_init;
     spec.argv = arg_.command;
+    spec.warn = [](const std::string& w) {
+      if (!arg_.silent) std::fprintf(stderr, "%s: warning: %s\n", kTool, w.c_str());
+    };
     vs::GuestRootSpec root;
     if (!arg_.root.empty()) {
       if (!(spec.namespaces & CLONE_NEWNS)) {

@@ -130,6 +130,9 @@ int cmd_start(const Global& g, const std::string& name, const std::vector<std::s
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   vs::StartHooks hooks;
+  hooks.warn = [](const std::string& w) {
+    std::fprintf(stderr, "vserver: warning: %s\n", w.c_str());
+  };
   // Test hook (crash tests): stop this process at a named step, so a test can kill -9 it
   // there without racing it.
   if (const char* at = std::getenv("VSERVER_TEST_STOP_AT"); at && *at) {
