@@ -116,11 +116,14 @@ std::string annotate_ps(std::string_view ps_out, const std::function<ContextLabe
   return out;
 }
 
-Result<PsRun> run_ps(const std::vector<std::string>& args) {
+Result<PsProcess> start_ps(const std::vector<std::string>& args) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) return sys_error("pipe2", "ps");
   UniqueFd rd(fds[0]);
   UniqueFd wr(fds[1]);
+  // Room for all of a large listing, so ps does not wait for us while we scan (best
+  // effort: a smaller pipe only makes ps wait).
+  (void)::fcntl(wr.get(), F_SETPIPE_SZ, 1 << 20);
   std::vector<std::string> argv = {"ps"};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;
@@ -134,20 +137,29 @@ Result<PsRun> run_ps(const std::vector<std::string>& args) {
     return 127;
   });
   if (!child) return std::move(child).error().wrap("run ps");
-  wr = UniqueFd();
+  return PsProcess{std::move(*child), std::move(rd)};
+}
+
+Result<PsRun> finish_ps(PsProcess ps) {
   PsRun run;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    ssize_t n = ::read(ps.out.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return sys_error("read", "output of ps");
     if (n == 0) break;
     run.out.append(buf, static_cast<size_t>(n));
   }
-  auto st = child->wait();
+  auto st = ps.child.wait();
   if (!st) return std::move(st).error().wrap("run ps");
   run.status = *st;
   return run;
+}
+
+Result<PsRun> run_ps(const std::vector<std::string>& args) {
+  auto ps = start_ps(args);
+  if (!ps) return std::move(ps).error();
+  return finish_ps(std::move(*ps));
 }
 
 namespace {
@@ -268,6 +280,8 @@ Result<void> ContextMap::scan() {
     if (auto r = parse_procs(std::string_view(buf.data(), *len), *xid, xid_of_); !r) {
       return std::move(r).error();
     }
+    // Its name now, while ps still runs, rather than when ps's lines are labelled.
+    if (*len > 0) (void)name_of(*xid);
     ++contexts_;
     errno = 0;
   }

@@ -3,12 +3,13 @@
 // anonymous context). ps formats and escapes what it prints of the processes (command
 // names, argv); the name we add is escaped by us.
 //
-// Cost: ps itself, plus O(contexts) cheap reads after ps ran: the cgroup2 root from two
-// statfs calls (not the host's mountinfo, a line per pinned namespace), one directory scan
-// of the contexts' cgroup parent, then per context an open, read and close of its
-// cgroup.procs and, for each context ps showed, of its state file (the name). A pid not found
-// in a context (a host process, or one that started, ended or moved meanwhile) costs one read
-// of its /proc/PID/cgroup. A process that ended before that read is shown with "?".
+// Cost: ps itself, plus O(contexts) cheap reads, done while ps runs: the cgroup2 root from
+// two statfs calls (not the host's mountinfo, a line per pinned namespace), one directory
+// scan of the contexts' cgroup parent, then per context an open, read and close of its
+// cgroup.procs and of its state file (the name). A pid not found
+// in a context (a host process, one in a sub-cgroup, or one that started, ended or moved
+// meanwhile) costs one read of its /proc/PID/cgroup. A process that ended before that read
+// is shown with "?".
 #pragma once
 
 #include <sys/types.h>
@@ -61,6 +62,15 @@ struct PsRun {
 };
 Result<PsRun> run_ps(const std::vector<std::string>& args);
 
+/// ps running with its output on a pipe: the caller can work while it runs.
+struct PsProcess {
+  Child child;
+  UniqueFd out;  ///< read end of ps's stdout
+};
+Result<PsProcess> start_ps(const std::vector<std::string>& args);
+/// Reads ps's output to its end and waits for it.
+Result<PsRun> finish_ps(PsProcess ps);
+
 /// Where vps looks for contexts and their names.
 struct ScanRoots {
   std::string cgroup2_root;  ///< mount point of the cgroup2 hierarchy
@@ -81,7 +91,8 @@ class ContextMap {
   explicit ContextMap(ScanRoots roots) : roots_(std::move(roots)) {}
 
   /// Reads the cgroup.procs of every context directory under PARENT: one directory scan,
-  /// then an open, read and close per context. A context whose own cgroup.procs is empty
+  /// then an open, read and close per context, and of the state file (the name) of each
+  /// context with a process. A context whose own cgroup.procs is empty
   /// (its processes are in sub-cgroups) is not walked: label() finds those one by one.
   /// No context directory (none ever made) is no error.
   Result<void> scan();

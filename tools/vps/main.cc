@@ -42,11 +42,15 @@ int main(int argc, char** argv) {
   const auto config = vs::tool::shim_config({});
   auto root = vs::monitor::find_cgroup2_root(config.mountinfo);
   if (!root) return vs::tool::report(kTool, root.error());
-  auto ps = vs::monitor::run_ps(args);
-  if (!ps) return vs::tool::report(kTool, ps.error());
-  // After ps, so that every process ps saw start in a context is found there.
+  auto running = vs::monitor::start_ps(args);
+  if (!running) return vs::tool::report(kTool, running.error());
+  // While ps runs (the two share no state): a process ps lists that joined a context after
+  // its cgroup.procs was read is not in the map, and label() reads its /proc/PID/cgroup.
   vs::monitor::ContextMap map({*root, config.cgroup.parent, config.rundir, config.proc_root});
-  if (auto r = map.scan(); !r) return vs::tool::report(kTool, r.error());
+  auto scanned = map.scan();
+  auto ps = vs::monitor::finish_ps(std::move(*running));
+  if (!ps) return vs::tool::report(kTool, ps.error());
+  if (!scanned) return vs::tool::report(kTool, scanned.error());
   bool found = false;
   std::string out = vs::monitor::annotate_ps(
       ps->out, [&](pid_t pid) { return map.label(pid); }, &found);
