@@ -248,17 +248,14 @@ Result<std::string> find_cgroup2_root(const std::string& mountinfo) {
 Result<void> ContextMap::scan() {
   if (auto r = check_parent(roots_.parent); !r) return std::move(r).error();
   const std::string top = roots_.cgroup2_root + "/" + roots_.parent;
-  int fd = ::open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(::open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
     if (errno == ENOENT) return ok();  // no context was ever made
     return sys_error("open", top);
   }
-  std::unique_ptr<DIR, CloseDir> dir(::fdopendir(fd));
-  if (!dir) {
-    Error e = sys_error("opendir", top);
-    ::close(fd);
-    return e;
-  }
+  std::unique_ptr<DIR, CloseDir> dir(::fdopendir(fd.get()));
+  if (!dir) return sys_error("opendir", top);
+  (void)fd.release();  // the DIR owns it now
   std::vector<char> buf;
   errno = 0;
   while (struct dirent* e = ::readdir(dir.get())) {
