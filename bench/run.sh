@@ -8,9 +8,11 @@
 # `guests`: vserver start/stop/exec against the C floor of ../shared/anchors-bench (nsrun -d,
 # kill, nsenter -a) and N guests started one after the other (bench_guests.py), in bench-private
 # configuration, vdir and run roots under /tmp/vs-bench-guests.
-#   sudo bench/run.sh monitor [--build build] [--count 1000] [--rounds 10] [-v]
-#      (own run dir /tmp/vs-bench-monitor-run and cgroup parent vserver-bench-monitor)
-#      (vps ax against ps ax, and vserver-stat, with COUNT running contexts)
+#   sudo bench/run.sh monitor [--build build] [--count 1000] [--rounds 15] [--jobs 2] [-v]
+#      (builds and starts COUNT busybox guests with `vserver`, in its own roots on a tmpfs at
+#      /tmp/vs-bench-monitor, run dir /tmp/vs-bench-monitor-run and cgroup parent
+#      vserver-bench-monitor; times vps ax against ps ax, and vserver-stat; stops and removes
+#      every guest afterwards)
 #
 # vcontext uses a bench-private run dir (/tmp/vs-bench-run) and cgroup parent (vserver-bench);
 # both are removed afterwards, also when the benchmark fails or is interrupted.
@@ -99,6 +101,21 @@ if [ "$mode" = guests ]; then
 fi
 if [ "$mode" = monitor ]; then
   shift
+  # The guests' configurations and root trees: on a tmpfs of the bench's own (1000 busybox
+  # copies are about 2 GiB of page cache; nothing reaches the disk), removed afterwards.
+  mroot=/tmp/vs-bench-monitor
+  monitor_cleanup() {
+    cleanup
+    if mountpoint -q "$mroot"; then
+      umount "$mroot" 2>/dev/null || umount -l "$mroot" ||
+        echo "bench cleanup: umount $mroot failed" >&2
+    fi
+    if ! mountpoint -q "$mroot"; then rm -rf "$mroot"; fi
+  }
+  trap monitor_cleanup EXIT
+  mkdir -p "$mroot"
+  mountpoint -q "$mroot" || mount -t tmpfs -o mode=0755,size=8g vs-bench-monitor "$mroot"
+  mkdir -p "$mroot/etc" && mkdir -m 0700 -p "$mroot/vservers"
   python3 "$here/bench_monitor.py" "$@"
 else
   python3 "$here/bench_oneshot.py" "$@"

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "lib/base/child.h"
+#include "lib/base/fs_at.h"
 #include "lib/build/build.h"
 #include "lib/build/entry_check.h"
 #include "lib/build/staging.h"
@@ -101,14 +102,33 @@ Result<void> copy_binary(int src_fd, int root_fd, const char* rel) {
   if (::fstat(src_fd, &st) < 0) return sys_error("fstat", "busybox");
   if (::ioctl(dst.get(), FICLONE, src_fd) == 0) return ok();
   loff_t in = 0;
+  bool fallback = false;
   while (in < st.st_size) {
     ssize_t n = ::copy_file_range(src_fd, &in, dst.get(), nullptr,
                                   static_cast<size_t>(st.st_size - in), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
+      // Across filesystems (a vdir base on a tmpfs) this kernel refuses: copy by hand.
+      if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+        fallback = true;
+        break;
+      }
       return sys_error("copy_file_range", rel);
     }
     if (n == 0) break;
+  }
+  if (fallback) {
+    char buf[1 << 16];
+    for (;;) {
+      ssize_t n = ::pread(src_fd, buf, sizeof buf, in);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return sys_error("read", "busybox");
+      if (n == 0) break;
+      if (!write_all(dst.get(), std::string_view(buf, static_cast<size_t>(n)))) {
+        return sys_error("write", rel);
+      }
+      in += n;
+    }
   }
   if (::fchmod(dst.get(), 0755) < 0) return sys_error("chmod", rel);
   return ok();

@@ -3,10 +3,13 @@
 // anonymous context). ps formats and escapes what it prints of the processes (command
 // names, argv); the name we add is escaped by us.
 //
-// Cost: ps itself, plus O(contexts) reads: the processes of every context come from one read
-// of each context's cgroup.procs (shim::scan_context_pids) after ps ran; a pid not found
-// there (a host process, or one that ended or moved meanwhile) costs one read of its
-// /proc/PID/cgroup. A process that ended before that read is shown with "?".
+// Cost: ps itself, plus O(contexts) cheap reads, done while ps runs: the cgroup2 root from
+// two statfs calls (not the host's mountinfo, a line per pinned namespace), one directory
+// scan of the contexts' cgroup parent, then per context an open, read and close of its
+// cgroup.procs and of its state file (the name). A pid not found
+// in a context (a host process, one in a sub-cgroup, or one that started, ended or moved
+// meanwhile) costs one read of its /proc/PID/cgroup. A process that ended before that read
+// is shown with "?".
 #pragma once
 
 #include <sys/types.h>
@@ -23,6 +26,7 @@
 #include "kernel-shim/xid.h"
 #include "lib/base/child.h"
 #include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
 
 namespace vs::monitor {
 
@@ -58,16 +62,65 @@ struct PsRun {
 };
 Result<PsRun> run_ps(const std::vector<std::string>& args);
 
-/// pid -> xid of every process in a context (host processes are absent), and xid -> name.
-struct ContextMap {
-  std::unordered_map<pid_t, shim::Xid> xid_of;
-  std::unordered_map<uint16_t, std::string> names;  ///< raw names from the state files
+/// ps running with its output on a pipe: the caller can work while it runs.
+struct PsProcess {
+  Child child;
+  UniqueFd out;  ///< read end of ps's stdout
+};
+Result<PsProcess> start_ps(const std::vector<std::string>& args);
+/// Reads ps's output to its end and waits for it.
+Result<PsRun> finish_ps(PsProcess ps);
 
-  /// Adds the processes of every context of `table` (one scan_context_pids()).
-  Result<void> scan(const shim::ContextTable& table);
+/// Where vps looks for contexts and their names.
+struct ScanRoots {
+  std::string cgroup2_root;  ///< mount point of the cgroup2 hierarchy
+  std::string parent;        ///< the contexts' cgroup parent under it ("vservers")
+  std::string rundir;        ///< the context table (RUNDIR/XID/state holds the names)
+  std::string proc_root = "/proc";
+};
+
+/// The cgroup2 mount point: /sys/fs/cgroup or /sys/fs/cgroup/unified when one of them is a
+/// cgroup2 filesystem (one statfs each; cgroup2 is a single hierarchy, so any mount of it
+/// shows the contexts), else the first cgroup2 mount in `mountinfo`, which is long on a host
+/// with many guests (a line per pinned namespace). ENOENT if none is mounted.
+Result<std::string> find_cgroup2_root(const std::string& mountinfo = "/proc/self/mountinfo");
+
+/// pid -> xid of every process in a context (host processes are absent), and xid -> name.
+class ContextMap {
+ public:
+  explicit ContextMap(ScanRoots roots) : roots_(std::move(roots)) {}
+
+  /// Reads the cgroup.procs of every context directory under PARENT: one directory scan,
+  /// then an open, read and close per context, and of the state file (the name) of each
+  /// context with a process. A context whose own cgroup.procs is empty
+  /// (its processes are in sub-cgroups) is not walked: label() finds those one by one.
+  /// No context directory (none ever made) is no error.
+  Result<void> scan();
   /// The label of `pid`: xid 0 MAIN for the host, the escaped guest name or "-"; "?" for a
-  /// pid that is in no scanned context and no longer exists.
-  ContextLabel label(const shim::ContextTable& table, pid_t pid);
+  /// pid in no scanned context that no longer exists. A pid the scan did not see (a host
+  /// process, one in a sub-cgroup, or one that started or moved meanwhile) costs one read
+  /// of its PROC/PID/cgroup.
+  ContextLabel label(pid_t pid);
+
+  /// The xid the scan found `pid` in, if any (for tests).
+  [[nodiscard]] std::optional<shim::Xid> scanned_xid(pid_t pid) const;
+  /// The contexts the scan read.
+  [[nodiscard]] size_t contexts() const { return contexts_; }
+
+ private:
+  const std::string& name_of(shim::Xid xid);
+  /// The xid in PROC/PID/cgroup; nullopt if the process is gone or the file unreadable.
+  std::optional<shim::Xid> xid_from_proc(pid_t pid);
+
+  ScanRoots roots_;
+  std::unordered_map<pid_t, shim::Xid> xid_of_;
+  std::unordered_map<uint16_t, std::string> names_;
+  std::vector<char> buf_;  ///< read buffer for the state files
+  UniqueFd rundir_fd_;
+  bool rundir_tried_ = false;
+  UniqueFd proc_fd_;
+  bool proc_tried_ = false;
+  size_t contexts_ = 0;
 };
 
 }  // namespace vs::monitor

@@ -1,5 +1,6 @@
 // vps, vserver-stat and vserver-info against real contexts made by vcontext, with known
-// workloads: N sleeping processes, a 64 MiB memory hog, a process with a hostile name.
+// workloads: N sleeping processes, a 64 MiB memory hog, a process with a hostile name; and
+// against a busybox guest started with `vserver NAME start`.
 // Each test uses its own static xid (411xx) and kills every context it made.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -10,6 +11,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -314,6 +318,171 @@ TEST(Monitor, VserverInfo) {
                           "bpf.cgroup.bind4: yes", "bpf.lsm: "}) {
     EXPECT_NE(sys.out.find(key), std::string::npos) << key << "\n" << sys.out;
   }
+}
+
+// ---- a guest started with `vserver NAME start` ----
+
+CmdResult vserver(std::vector<std::string> args) {
+  args.insert(args.begin(), tool_path("vserver"));
+  return run_cmd(args, 60);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A busybox guest whose minit runs sh with two sleepers (4 processes), stopped and deleted
+// at scope exit.
+class StartedGuest {
+ public:
+  explicit StartedGuest(std::string name) : name_(std::move(name)) {
+    built_ = vserver({name_, "build", "-m", "busybox", "--quiet"});
+    if (built_.status != 0) return;
+    const std::string toml_path = root_env().confdir + "/" + name_ + "/vserver.toml";
+    std::string toml = slurp(toml_path);
+    size_t at = toml.find("style = \"minit\"");
+    if (at == std::string::npos) {
+      built_.status = -1;
+      built_.err = "no minit style in " + toml;
+      return;
+    }
+    toml.insert(at + 15, "\ncommand = [\"/bin/sh\", \"-c\", \"sleep 1000 & sleep 1000 & wait\"]");
+    std::ofstream(toml_path, std::ios::trunc) << toml;
+    started_ = vserver({name_, "start"});
+  }
+  StartedGuest(const StartedGuest&) = delete;
+  StartedGuest& operator=(const StartedGuest&) = delete;
+  ~StartedGuest() {
+    (void)vserver({name_, "stop", "--kill"});
+    (void)vserver({name_, "delete", "--yes"});
+  }
+  /// Empty if built and started, else why not.
+  [[nodiscard]] std::string failure() const {
+    if (built_.status != 0) return "build: " + built_.err;
+    if (started_.status != 0) return "start: " + started_.err;
+    return "";
+  }
+
+ private:
+  std::string name_;
+  CmdResult built_;
+  CmdResult started_;
+};
+
+// The xid of a running guest from `vserver-info NAME CONTEXT`.
+std::optional<uint16_t> info_context(const std::string& name) {
+  auto r = run_cmd({tool_path("vserver-info"), name, "CONTEXT"});
+  if (r.status != 0 || r.out.empty() || r.out.back() != '\n') return std::nullopt;
+  auto x = Xid::parse(std::string_view(r.out).substr(0, r.out.size() - 1));
+  if (!x || !x->is_context()) return std::nullopt;
+  return x->value();
+}
+
+// The pids of a context, waiting (at most 20 s) until there are `n`.
+std::vector<pid_t> wait_context_pids(uint16_t xid, size_t n) {
+  auto layout = vs::shim::CgroupLayout::discover();
+  if (!layout) return {};
+  for (int i = 0; i < 1000; ++i) {
+    auto cg = vs::shim::ContextCgroup::open(*layout, shim_config().cgroup, Xid(xid));
+    if (cg) {
+      auto pids = cg->pids();
+      if (pids && pids->size() == n) return *pids;
+    }
+    sleep_ms(20);
+  }
+  return {};
+}
+
+// The CONTEXT and NAME words vps printed after each pid ("PID" -> "CONTEXT NAME").
+std::map<pid_t, std::string> vps_columns(const std::string& out) {
+  std::map<pid_t, std::string> cols;
+  std::istringstream in(out);
+  std::string line;
+  std::getline(in, line);  // header: PID CONTEXT NAME TTY STAT TIME COMMAND
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string pid, ctx, name;
+    words >> pid >> ctx >> name;
+    cols[static_cast<pid_t>(std::stol(pid))] = ctx + " " + name;
+  }
+  return cols;
+}
+
+TEST(Monitor, StartedGuestInVpsStatAndInfo) {
+  const std::string name = "mon-started";
+  StartedGuest guest(name);
+  ASSERT_EQ(guest.failure(), "");
+  const std::string info = tool_path("vserver-info");
+  EXPECT_EQ(run_cmd({info, name, "RUNNING"}).status, 0);
+  auto xid = info_context(name);
+  ASSERT_TRUE(xid.has_value());
+  // The xid the start recorded is the one vserver-info names.
+  auto status = vserver({name, "status"});
+  EXPECT_NE(status.out.find("context " + std::to_string(*xid)), std::string::npos)
+      << status.out;
+  // minit, sh and two sleepers.
+  std::vector<pid_t> pids = wait_context_pids(*xid, 4);
+  ASSERT_EQ(pids.size(), 4u);
+
+  // vps: every process of the guest carries its xid and name, and nothing else does.
+  auto vps = run_cmd({tool_path("vps"), "ax"});
+  ASSERT_EQ(vps.status, 0) << vps.err;
+  auto cols = vps_columns(vps.out);
+  const std::string mine = std::to_string(*xid) + " " + name;
+  for (pid_t p : pids) {
+    ASSERT_TRUE(cols.count(p)) << p << "\n" << vps.out;
+    EXPECT_EQ(cols[p], mine) << p;
+  }
+  size_t labelled = 0;
+  for (const auto& [pid, c] : cols) labelled += c == mine ? 1 : 0;
+  EXPECT_EQ(labelled, pids.size()) << vps.out;
+  EXPECT_EQ(cols[::getpid()], "0 MAIN");
+
+  // A process moved into a sub-cgroup of the context is not in the context's own
+  // cgroup.procs: vps must still name its context (the per-pid fallback).
+  auto layout = vs::shim::CgroupLayout::discover();
+  ASSERT_TRUE(layout.has_value());
+  const std::string sub = layout->v2_root + "/" + root_env().cgroup_parent + "/" +
+                          std::to_string(*xid) + "/mon-sub";
+  ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0) << sub;
+  std::ofstream(sub + "/cgroup.procs") << pids.back();
+  EXPECT_NE(slurp(sub + "/cgroup.procs").find(std::to_string(pids.back())), std::string::npos);
+  vps = run_cmd({tool_path("vps"), "-e", "-o", "pid,comm"});
+  ASSERT_EQ(vps.status, 0) << vps.err;
+  cols = vps_columns(vps.out);
+  EXPECT_EQ(cols[pids.back()], mine) << vps.out;
+  EXPECT_EQ(cols[pids.front()], mine) << vps.out;
+
+  // vserver-stat: one row with the guest's name and all four processes (also the one in
+  // the sub-cgroup).
+  auto table = run_cmd({tool_path("vserver-stat")});
+  ASSERT_EQ(table.status, 0) << table.err;
+  std::string row;
+  std::istringstream lines(table.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(std::to_string(*xid) + " ", 0) == 0) row = line;
+  }
+  ASSERT_FALSE(row.empty()) << table.out;
+  std::istringstream words(row);
+  std::string ctx, procs;
+  words >> ctx >> procs;
+  EXPECT_EQ(procs, "4") << row;
+  EXPECT_EQ(row.substr(row.rfind(' ') + 1), name) << row;
+  std::string json = json_row(*xid);
+  EXPECT_NE(json.find("name='" + name + "'"), std::string::npos) << json;
+  EXPECT_EQ(field(json, "processes"), 4u) << json;
+
+  // Stopped: no longer running, no context, and vps shows none of its processes.
+  auto stopped = vserver({name, "stop", "--kill"});
+  ASSERT_EQ(stopped.status, 0) << stopped.err;
+  EXPECT_EQ(run_cmd({info, name, "RUNNING"}).status, 1);
+  EXPECT_EQ(run_cmd({info, name, "CONTEXT"}).status, 1);
+  vps = run_cmd({tool_path("vps"), "ax"});
+  ASSERT_EQ(vps.status, 0) << vps.err;
+  EXPECT_EQ(vps.out.find(" " + name), std::string::npos) << vps.out;
 }
 
 }  // namespace

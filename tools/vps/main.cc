@@ -8,7 +8,6 @@
 #include <string_view>
 #include <vector>
 
-#include "kernel-shim/context_table.h"
 #include "lib/base/exit_code.h"
 #include "lib/base/fs_at.h"
 #include "lib/monitor/vps.h"
@@ -38,16 +37,23 @@ int main(int argc, char** argv) {
     std::puts("vserver 0.1.0");
     return vs::kExitOk;
   }
-  vs::shim::ContextTable table(vs::tool::shim_config({}));
-  if (auto r = table.prepare(); !r) return vs::tool::report(kTool, r.error());
-  auto ps = vs::monitor::run_ps(args);
+  // Read only: vps sets up nothing (no run dir mount, no cgroup), so it costs ps plus the
+  // few reads vps.h counts.
+  const auto config = vs::tool::shim_config({});
+  auto root = vs::monitor::find_cgroup2_root(config.mountinfo);
+  if (!root) return vs::tool::report(kTool, root.error());
+  auto running = vs::monitor::start_ps(args);
+  if (!running) return vs::tool::report(kTool, running.error());
+  // While ps runs (the two share no state): a process ps lists that joined a context after
+  // its cgroup.procs was read is not in the map, and label() reads its /proc/PID/cgroup.
+  vs::monitor::ContextMap map({*root, config.cgroup.parent, config.rundir, config.proc_root});
+  auto scanned = map.scan();
+  auto ps = vs::monitor::finish_ps(std::move(*running));
   if (!ps) return vs::tool::report(kTool, ps.error());
-  // After ps, so that every process ps saw start in a context is found there.
-  vs::monitor::ContextMap map;
-  if (auto r = map.scan(table); !r) return vs::tool::report(kTool, r.error());
+  if (!scanned) return vs::tool::report(kTool, scanned.error());
   bool found = false;
   std::string out = vs::monitor::annotate_ps(
-      ps->out, [&](pid_t pid) { return map.label(table, pid); }, &found);
+      ps->out, [&](pid_t pid) { return map.label(pid); }, &found);
   if (!found && !ps->out.empty()) {
     std::fprintf(stderr, "%s: ps printed no PID column; contexts not shown (add pid to -o)\n",
                  kTool);
