@@ -221,11 +221,60 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
   // 1. Die with the creator while setting up; the socket tells us if it is already gone.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   SyncMsg m;
-  if (!recv_step(sync, &m) || m.step != static_cast<uint32_t>(Step::kCgroupReady)) return 1;
   auto fail = [&](const char* what) {
     send_step(sync, Step::kNsReady, errno, what);
     return 1;
   };
+  auto cgroup_ready = [&] {
+    return recv_step(sync, &m) && m.step == static_cast<uint32_t>(Step::kCgroupReady);
+  };
+  // The mounts and the setup hook: with spec.setup_early while the creator still attaches us
+  // to the v1 hierarchies (nothing here depends on them), else once it has.
+  auto mount_setup = [&]() -> int {
+    if (spec.namespaces & CLONE_NEWNS) {
+      if (unshare_mnt_above(creator_mnt_id) < 0) return fail("unshare(CLONE_NEWNS)");
+      // 3. Propagation before any other mount (R8): nothing we do here reaches the host.
+      if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
+        return fail("mount / MS_REC|MS_SLAVE");
+      }
+      // 4. Sealed from the start: the context table (state, locks) is none of the context's
+      // business. Unsealed, the setup chain inside (vcontext --migrate-self --endsetup) still
+      // needs it; seal() hides it then. A setup hook that enters a guest root (pivot_root,
+      // old root detached) takes the run dir out of view with the rest of the host: one
+      // detach (and RCU grace period) less. Checked below, after the hook.
+      if (spec.endsetup && !spec.child_setup) {
+        ::umount2(table.config().rundir.c_str(), MNT_DETACH);
+      }
+      // 5. A /proc that shows the context's own pid namespace (the guest root has its own).
+      if ((spec.namespaces & CLONE_NEWPID) && !spec.child_setup &&
+          ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+        return fail("mount /proc");
+      }
+    }
+    if (spec.child_setup) {
+      struct stat run_before {};
+      const bool had_rundir = ::stat(table.config().rundir.c_str(), &run_before) == 0;
+      if (auto r = spec.child_setup(); !r) {
+        send_step(sync, Step::kNsReady, r.error().code != 0 ? r.error().code : EINVAL,
+                  r.error().message().c_str());
+        return 1;
+      }
+      struct stat run_after {};
+      if (spec.endsetup && had_rundir && ::stat(table.config().rundir.c_str(), &run_after) == 0 &&
+          run_after.st_dev == run_before.st_dev && run_after.st_ino == run_before.st_ino &&
+          ::umount2(table.config().rundir.c_str(), MNT_DETACH) < 0) {
+        return fail("umount the run dir");
+      }
+    }
+    return 0;
+  };
+  const bool early = spec.setup_early && !(spec.namespaces & CLONE_NEWUSER);
+  if (early) {
+    // A new network namespace starts with its loopback down: services expect it up.
+    if ((spec.namespaces & CLONE_NEWNET) && loopback_up() < 0) return fail("bring up lo");
+    if (int rc = mount_setup(); rc != 0) return rc;
+  }
+  if (!cgroup_ready()) return 1;
   // In a new user namespace the creator has written the maps: become its root.
   if ((spec.namespaces & CLONE_NEWUSER) &&
       (::setresgid(0, 0, 0) < 0 || ::setgroups(0, nullptr) < 0 || ::setresuid(0, 0, 0) < 0)) {
@@ -236,45 +285,13 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
   if ((spec.namespaces & CLONE_NEWTIME) && enter_fresh_time_ns() < 0) {
     return fail("time namespace");
   }
-  // A new network namespace starts with its loopback down: services expect it up.
-  if ((spec.namespaces & CLONE_NEWNET) && loopback_up() < 0) return fail("bring up lo");
+  if (!early && (spec.namespaces & CLONE_NEWNET) && loopback_up() < 0) return fail("bring up lo");
   // 2. The cgroup namespace now, so its root is the context's cgroup in every hierarchy.
   if ((spec.namespaces & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0) {
     return fail("unshare(CLONE_NEWCGROUP)");
   }
-  if (spec.namespaces & CLONE_NEWNS) {
-    if (unshare_mnt_above(creator_mnt_id) < 0) return fail("unshare(CLONE_NEWNS)");
-    // 3. Propagation before any other mount (R8): nothing we do here reaches the host.
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
-      return fail("mount / MS_REC|MS_SLAVE");
-    }
-    // 4. Sealed from the start: the context table (state, locks) is none of the context's
-    // business. Unsealed, the setup chain inside (vcontext --migrate-self --endsetup) still
-    // needs it; seal() hides it then.
-    // A setup hook that enters a guest root (pivot_root, old root detached) takes the run
-    // dir out of view with the rest of the host: one detach (and RCU grace period) less.
-    // Checked below, after the hook.
-    if (spec.endsetup && !spec.child_setup) ::umount2(table.config().rundir.c_str(), MNT_DETACH);
-    // 5. A /proc that shows the context's own pid namespace (the guest root has its own).
-    if ((spec.namespaces & CLONE_NEWPID) && !spec.child_setup &&
-        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-      return fail("mount /proc");
-    }
-  }
-  if (spec.child_setup) {
-    struct stat run_before {};
-    const bool had_rundir = ::stat(table.config().rundir.c_str(), &run_before) == 0;
-    if (auto r = spec.child_setup(); !r) {
-      send_step(sync, Step::kNsReady, r.error().code != 0 ? r.error().code : EINVAL,
-                r.error().message().c_str());
-      return 1;
-    }
-    struct stat run_after {};
-    if (spec.endsetup && had_rundir && ::stat(table.config().rundir.c_str(), &run_after) == 0 &&
-        run_after.st_dev == run_before.st_dev && run_after.st_ino == run_before.st_ino &&
-        ::umount2(table.config().rundir.c_str(), MNT_DETACH) < 0) {
-      return fail("umount the run dir");
-    }
+  if (!early) {
+    if (int rc = mount_setup(); rc != 0) return rc;
   }
   if (!send_step(sync, Step::kNsReady)) return 1;
   // 6. Wait for the creator's go: pins and state are in place.
@@ -484,7 +501,19 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   if (!(spec.namespaces & CLONE_NEWNET)) {
     // Abstract unix sockets belong to the network namespace: on the host's, the context may
     // reach only its own (E27). Before the first process, so none runs unconfined.
-    auto scope = scope_abstract_unix(cg->v2_fd());
+    // What the kernel cannot do stays so until the next boot: the reason is kept in the run
+    // dir (a tmpfs) and the probe (about 0.3 ms) is not made again at every start.
+    const std::string cant = table.config().rundir + "/unixscope-unavailable";
+    Result<UnixScope> scope = UnixScope{};
+    if (auto why = read_file(cant, 4096); why && !why->empty()) {
+      scope = UnixScope{false, *why};
+    } else {
+      scope = scope_abstract_unix(cg->v2_fd());
+      if (scope && !scope->attached) {
+        UniqueFd run(::open(table.config().rundir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (run) (void)atomic_write_at(run.get(), "unixscope-unavailable", scope->why_not, 0600);
+      }
+    }
     if (!scope) return std::move(scope).error().wrap(what);
     if (!scope->attached && spec.warn) {
       spec.warn("context " + xid->str() + " shares the host's network stack and can reach " +

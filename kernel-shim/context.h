@@ -27,6 +27,11 @@ struct CreateSpec {
   /// mounts no /proc of its own (the hook makes the guest's). Its error ends the creation,
   /// with its message, and leaves nothing behind.
   std::function<Result<void>()> child_setup;
+  /// The first process makes its mount namespace and runs child_setup while the creator
+  /// still attaches it to the v1 hierarchies, in parallel, instead of after: for a hook that
+  /// does not depend on the context's cgroups or cgroup namespace (a guest root without a
+  /// cgroup2 mount). Ignored with a user namespace (the hook waits for the id maps).
+  bool setup_early = false;
 
   /// The guest's name, recorded in the state file (empty: an anonymous context).
   std::string name;

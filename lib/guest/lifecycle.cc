@@ -280,6 +280,7 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   spec.argv = effective_init_command(g);
   spec.attrs = guest_attrs(g);
   spec.v1_controllers = guest_v1_controllers(table, g);
+  spec.setup_early = !rootspec.cgroup_read_only;  // the guest root needs no cgroup namespace
   // Entrants join through the init's pidfd, so a guest needs no pins; the isolated network
   // setup and teardown work through the pin of its network namespace.
   spec.pin = *isolated ? shim::NsSet{CLONE_NEWNET} : shim::NsSet{0};

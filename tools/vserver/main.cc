@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -130,8 +131,18 @@ int cmd_start(const Global& g, const std::string& name, const std::vector<std::s
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   vs::StartHooks hooks;
-  hooks.warn = [](const std::string& w) {
-    std::fprintf(stderr, "vserver: warning: %s\n", w.c_str());
+  // A protection the kernel cannot give (the same for every guest until the next boot): said
+  // by the first start after boot only, not by each of a thousand (a marker in the run dir,
+  // a tmpfs). vserver-info - SYSINFO reports it any time.
+  hooks.warn = [rundir = table.config().rundir](const std::string& w) {
+    // Keyed by the reason (after the first ": "), not the context it was found for.
+    const std::string reason = w.substr(w.find(": ") == std::string::npos ? 0 : w.find(": "));
+    const std::string marker =
+        rundir + "/warned-" + std::to_string(std::hash<std::string>{}(reason));
+    int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST) return;
+    if (fd >= 0) ::close(fd);
+    std::fprintf(stderr, "vserver: warning: %s (said once per boot)\n", w.c_str());
   };
   // Test hook (crash tests): stop this process at a named step, so a test can kill -9 it
   // there without racing it.
