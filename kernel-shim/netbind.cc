@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "kernel-shim/bpf_prog.h"
 #include "kernel-shim/cgroup.h"
 #include "kernel-shim/context_table.h"
 #include "kernel-shim/netiso.h"
@@ -417,41 +418,6 @@ std::vector<bpf_insn> skb_filter(const Plan& p, int16_t v4_off, int16_t v6_off) 
   return a.finish();
 }
 
-long bpf(int cmd, bpf_attr* attr) {
-  return ::syscall(__NR_bpf, cmd, attr, sizeof(*attr));
-}
-
-Result<UniqueFd> load(const char* name, bpf_prog_type type, bpf_attach_type expected,
-                      const std::vector<bpf_insn>& insns) {
-  static const char kLicense[] = "GPL";
-  bpf_attr attr{};
-  attr.prog_type = type;
-  attr.expected_attach_type = expected;
-  attr.insns = reinterpret_cast<uint64_t>(insns.data());
-  attr.insn_cnt = static_cast<uint32_t>(insns.size());
-  attr.license = reinterpret_cast<uint64_t>(kLicense);
-  std::strncpy(attr.prog_name, name, sizeof(attr.prog_name) - 1);
-  // Without a verifier log first: the log costs the verifier time and us a 64 KiB buffer
-  // on every start. Only a refused program is loaded again, with the log, for the message.
-  long fd = bpf(BPF_PROG_LOAD, &attr);
-  if (fd < 0) {
-    Error e = sys_error("bpf(BPF_PROG_LOAD)", name);
-    std::string log(64 * 1024, '\0');
-    if (e.code != EPERM) {
-      attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-      attr.log_size = static_cast<uint32_t>(log.size());
-      attr.log_level = 1;
-      long again = bpf(BPF_PROG_LOAD, &attr);
-      if (again >= 0) return UniqueFd(static_cast<int>(again));  // loaded after all
-    }
-    log.resize(std::strlen(log.c_str()));
-    while (!log.empty() && log.back() == '\n') log.pop_back();
-    if (auto nl = log.rfind('\n'); nl != std::string::npos) log = log.substr(nl + 1);
-    if (!log.empty()) e.detail = "verifier: " + log;
-    return e;
-  }
-  return UniqueFd(static_cast<int>(fd));
-}
 
 Result<void> attach(int cgroup_fd, int prog_fd, bpf_attach_type type, const char* name) {
   bpf_attr attr{};
@@ -459,7 +425,7 @@ Result<void> attach(int cgroup_fd, int prog_fd, bpf_attach_type type, const char
   attr.attach_bpf_fd = static_cast<uint32_t>(prog_fd);
   attr.attach_type = type;
   attr.attach_flags = 0;
-  if (bpf(BPF_PROG_ATTACH, &attr) < 0) return sys_error("bpf(BPF_PROG_ATTACH)", name);
+  if (bpf_call(BPF_PROG_ATTACH, &attr) < 0) return sys_error("bpf(BPF_PROG_ATTACH)", name);
   return ok();
 }
 
@@ -580,7 +546,7 @@ Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
   // rejects leaves the cgroup as it was.
   std::vector<UniqueFd> fds;
   for (const auto& pr : progs) {
-    auto fd = load(pr.name, pr.type, pr.attach, pr.insns);
+    auto fd = load_bpf_program(pr.name, pr.type, pr.attach, 0, pr.insns);
     if (!fd) return std::move(fd).error().wrap("bind context " + xid.str());
     fds.push_back(std::move(*fd));
   }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kernel-shim/bpf_prog.h"
 #include "kernel-shim/btf.h"
 
 namespace vs::shim {
@@ -180,40 +181,6 @@ std::vector<bpf_insn> build(const Offsets& o, Entry entry, uint64_t cgroup_id) {
   return p.finish();
 }
 
-long bpf(int cmd, bpf_attr* attr) { return ::syscall(__NR_bpf, cmd, attr, sizeof(*attr)); }
-
-Result<UniqueFd> load(const char* name, bpf_prog_type type, uint32_t attach, uint32_t btf_id,
-                      const std::vector<bpf_insn>& insns) {
-  static const char kLicense[] = "GPL";
-  bpf_attr attr{};
-  attr.prog_type = type;
-  attr.expected_attach_type = static_cast<bpf_attach_type>(attach);
-  attr.attach_btf_id = btf_id;  // in vmlinux (attach_btf_obj_fd 0); 0 for cgroup hooks
-  attr.insns = reinterpret_cast<uint64_t>(insns.data());
-  attr.insn_cnt = static_cast<uint32_t>(insns.size());
-  attr.license = reinterpret_cast<uint64_t>(kLicense);
-  std::strncpy(attr.prog_name, name, sizeof(attr.prog_name) - 1);
-  // Without a verifier log first: the log costs the verifier time and us a 64 KiB buffer
-  // on every start. Only a refused program is loaded again, with the log, for the message.
-  long fd = bpf(BPF_PROG_LOAD, &attr);
-  if (fd < 0) {
-    Error e = sys_error("bpf(BPF_PROG_LOAD)", name);
-    std::string log(64 * 1024, '\0');
-    if (e.code != EPERM) {
-      attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-      attr.log_size = static_cast<uint32_t>(log.size());
-      attr.log_level = 1;
-      long again = bpf(BPF_PROG_LOAD, &attr);
-      if (again >= 0) return UniqueFd(static_cast<int>(again));  // loaded after all
-    }
-    log.resize(std::strlen(log.c_str()));
-    while (!log.empty() && log.back() == '\n') log.pop_back();
-    if (auto nl = log.rfind('\n'); nl != std::string::npos) log = log.substr(nl + 1);
-    if (!log.empty()) e.detail = "verifier: " + log;
-    return e;
-  }
-  return UniqueFd(static_cast<int>(fd));
-}
 
 }  // namespace
 
@@ -270,7 +237,7 @@ Result<std::vector<UnixScopeProg>> load_unix_scope(const Btf& btf, uint64_t cgro
   for (const auto& h : hooks) {
     auto id = btf.find(Btf::Kind::kFunc, h.func);
     if (!id) return std::move(id).error();
-    auto fd = load(h.name, BPF_PROG_TYPE_LSM, BPF_LSM_CGROUP, *id, build(*o, h.entry, cgroup_id));
+    auto fd = load_bpf_program(h.name, BPF_PROG_TYPE_LSM, BPF_LSM_CGROUP, *id, build(*o, h.entry, cgroup_id));
     if (!fd) return std::move(fd).error();
     out.push_back({h.func, std::move(*fd)});
   }
@@ -280,7 +247,7 @@ Result<std::vector<UnixScopeProg>> load_unix_scope(const Btf& btf, uint64_t cgro
 Result<UniqueFd> load_unix_scope_self_check(const Btf& btf, uint64_t cgroup_id) {
   auto o = offsets_from(btf);
   if (!o) return std::move(o).error();
-  return load("vs_unix_selfchk", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, kAttachUnixConnect, 0,
+  return load_bpf_program("vs_unix_selfchk", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, kAttachUnixConnect, 0,
               build(*o, Entry::kOwnSocket, cgroup_id));
 }
 
@@ -289,7 +256,7 @@ Result<void> lsm_cgroup_loadable(const Btf& btf) {
   if (!id) return std::move(id).error();
   Prog p;
   p.ret(1);
-  auto fd = load("vs_lsm_probe", BPF_PROG_TYPE_LSM, BPF_LSM_CGROUP, *id, p.finish());
+  auto fd = load_bpf_program("vs_lsm_probe", BPF_PROG_TYPE_LSM, BPF_LSM_CGROUP, *id, p.finish());
   if (!fd) return std::move(fd).error();
   return ok();
 }
@@ -309,7 +276,7 @@ Result<UnixScope> scope_abstract_unix(int cgroup_fd) {
   {
     Prog p;
     p.ret(1);
-    auto fd = load("vs_lsm_probe", BPF_PROG_TYPE_LSM, BPF_LSM_CGROUP, 0, p.finish());
+    auto fd = load_bpf_program("vs_lsm_probe", BPF_PROG_TYPE_LSM, BPF_LSM_CGROUP, 0, p.finish());
     if (!fd && fd.error().code == EPERM) {
       return UnixScope{
           false, "the kernel refuses to load BPF LSM programs (" + fd.error().message() + ")"};
@@ -337,7 +304,7 @@ Result<UnixScope> scope_abstract_unix(int cgroup_fd) {
     attr.target_fd = static_cast<uint32_t>(cgroup_fd);
     attr.attach_bpf_fd = static_cast<uint32_t>(p.fd.get());
     attr.attach_type = BPF_LSM_CGROUP;
-    if (bpf(BPF_PROG_ATTACH, &attr) < 0) {
+    if (bpf_call(BPF_PROG_ATTACH, &attr) < 0) {
       return sys_error("bpf(BPF_PROG_ATTACH)", p.hook).wrap(what);
     }
   }
@@ -348,7 +315,7 @@ Result<uint32_t> count_unix_scope(int cgroup_fd) {
   bpf_attr attr{};
   attr.query.target_fd = static_cast<uint32_t>(cgroup_fd);
   attr.query.attach_type = BPF_LSM_CGROUP;
-  if (bpf(BPF_PROG_QUERY, &attr) < 0) return sys_error("bpf(BPF_PROG_QUERY)", "BPF_LSM_CGROUP");
+  if (bpf_call(BPF_PROG_QUERY, &attr) < 0) return sys_error("bpf(BPF_PROG_QUERY)", "BPF_LSM_CGROUP");
   return attr.query.prog_cnt;
 }
 
