@@ -27,54 +27,7 @@ constexpr uint64_t kLsmIdBpf = 110;
 // foreign (the check fails closed).
 constexpr int kMaxDepth = 16;
 
-// ---- a minimal emitter: the few instructions these two programs need --------------------
-
-class Prog {
- public:
-  int label() {
-    targets_.push_back(-1);
-    return static_cast<int>(targets_.size()) - 1;
-  }
-  void bind(int l) { targets_[l] = static_cast<int>(code_.size()); }
-  void ldx(uint8_t size, uint8_t dst, uint8_t src, uint32_t off) {
-    emit(BPF_LDX | BPF_MEM | size, dst, src, static_cast<int16_t>(off), 0);
-  }
-  void mov(uint8_t dst, uint8_t src) { emit(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-  void ld_imm64(uint8_t dst, uint64_t v) {
-    emit(BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0, static_cast<int32_t>(v & 0xffffffffu));
-    emit(0, 0, 0, 0, static_cast<int32_t>(v >> 32));
-  }
-  void jeq_imm(uint8_t reg, int32_t imm, int l) { jump(BPF_JMP | BPF_JEQ | BPF_K, reg, 0, imm, l); }
-  void jne_imm(uint8_t reg, int32_t imm, int l) { jump(BPF_JMP | BPF_JNE | BPF_K, reg, 0, imm, l); }
-  void jeq_reg(uint8_t a, uint8_t b, int l) { jump(BPF_JMP | BPF_JEQ | BPF_X, a, b, 0, l); }
-  void call(int32_t helper) { emit(BPF_JMP | BPF_CALL, 0, 0, 0, helper); }
-  void ret(int32_t v) {
-    emit(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, v);
-    emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-  }
-  std::vector<bpf_insn> finish() {
-    for (auto [at, l] : fixups_) code_[at].off = static_cast<int16_t>(targets_[l] - at - 1);
-    return code_;
-  }
-
- private:
-  void emit(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    code_.push_back(i);
-  }
-  void jump(uint8_t code, uint8_t a, uint8_t b, int32_t imm, int l) {
-    fixups_.push_back({static_cast<int>(code_.size()), l});
-    emit(code, a, b, 0, imm);
-  }
-  std::vector<bpf_insn> code_;
-  std::vector<int> targets_;
-  std::vector<std::pair<int, int>> fixups_;
-};
+using Prog = BpfAsm;
 
 constexpr uint8_t R0 = BPF_REG_0, R1 = BPF_REG_1, R2 = BPF_REG_2, R3 = BPF_REG_3, R6 = BPF_REG_6,
                   R9 = BPF_REG_9;
