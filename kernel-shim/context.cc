@@ -48,7 +48,7 @@ namespace {
 //                                             fresh /proc, or spec.child_setup (guest root)
 //                   <-----------------------  #2 kNsReady
 //   pin namespaces, state file, on_created
-//   #3 kGo -------------------------------->  PDEATHSIG off
+//   #3 kGo -------------------------------->  PDEATHSIG off; Landlock unix scope (E27)
 //   #3b sealed: "B" + compiled seccomp ---->  confine with it (compiled while #1..#2 ran)
 //                                             exec CMD (or init forks CMD)
 //                   <-----------------------  #4 EOF: exec happened (CLOEXEC) | errno
@@ -217,7 +217,7 @@ int enter_fresh_time_ns() {
 // Child side of create_and_run: the checklist between clone3 and exec (R6). Runs in the
 // first process of the context; returns the exit code for _exit.
 int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t creator_mnt_id,
-                  int sync) {
+                  bool landlock_scope, int sync) {
   // 1. Die with the creator while setting up; the socket tells us if it is already gone.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   SyncMsg m;
@@ -298,6 +298,15 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
   if (!recv_step(sync, &m) || m.step != static_cast<uint32_t>(Step::kGo)) return 1;
   // 7. From now on the context lives on its own, creator or not.
   ::prctl(PR_SET_PDEATHSIG, 0);
+  // 8. On the host's network stack without the BPF LSM: the Landlock domain that keeps the
+  // context to its own abstract unix sockets (E27), before anything runs in it.
+  if (landlock_scope) {
+    if (auto r = landlock_scope_abstract_unix(); !r) {
+      int err = r.error().code ? r.error().code : EPERM;
+      (void)!::write(sync, &err, sizeof err);
+      return 127;
+    }
+  }
   if (spec.endsetup) {
     // The filter the creator compiled while we set up (#3b): "B" and the blob, which may be
     // empty (no filter, or the creator could not compile it: then we compile it here).
@@ -488,6 +497,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
     ::unlink((table.entry_dir(x) + "/state").c_str());
     ::rmdir(table.entry_dir(x).c_str());
   });
+  std::string unix_scope;  // ContextState::unix_scope
   CgroupSpec cgspec = table.config().cgroup;
   if (spec.v1_controllers) cgspec.v1_controllers = *spec.v1_controllers;
   auto made = ContextCgroup::create(table.layout(), cgspec, *xid);
@@ -515,9 +525,16 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
       }
     }
     if (!scope) return std::move(scope).error().wrap(what);
-    if (!scope->attached && spec.warn) {
+    if (scope->attached) {
+      unix_scope = "bpf-lsm";
+    } else if (long abi = landlock_abi(); abi >= kLandlockScopeAbi) {
+      // The first process makes the Landlock domain itself, after the go (context_child).
+      unix_scope = "landlock";
+    } else if (spec.warn) {
       spec.warn("context " + xid->str() + " shares the host's network stack and can reach " +
-                "the host's abstract unix sockets: " + scope->why_not);
+                "the host's abstract unix sockets: " + scope->why_not + "; " +
+                (abi < 0 ? "no Landlock either" : "Landlock ABI " + std::to_string(abi) +
+                 " has no abstract socket scope (ABI 6)"));
     }
     step("unixscope");
   }
@@ -535,7 +552,8 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   uint64_t creator_mnt_id = own_mnt_ns_id();
   auto child = Child::spawn(cs, [&]() -> int {
     parent_end.reset();
-    return context_child(table, spec, creator_mnt_id, child_end.get());
+    return context_child(table, spec, creator_mnt_id, unix_scope == "landlock",
+                         child_end.get());
   });
   if (!child) return std::move(child).error().wrap(what);
   child_end.reset();
@@ -591,6 +609,7 @@ Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
   state.created = static_cast<int64_t>(::time(nullptr));
   state.attrs = spec.attrs;
   state.name = spec.name;
+  state.unix_scope = unix_scope;
   if (auto r = table.write_state(state); !r) return std::move(r).error().wrap(what);
   step("state");
   if (spec.host_setup) {
@@ -801,6 +820,7 @@ Result<Child> spawn_in_context(const ContextTable& table, Xid xid,
     // Not dumpable until exec: a guest process of the same uid cannot ptrace us meanwhile.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto r = join(table, *st, init.get(), rest);
+    if (r && st->unix_scope == "landlock") r = landlock_scope_abstract_unix();
     if (r && confine) r = confine_to_context(st->attrs, programs);
     if (r && prepare_command(opts, (rest & CLONE_NEWNS) != 0) < 0) {
       r = sys_error("prepare command", argv[0]);
@@ -874,6 +894,9 @@ Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool
     return std::move(r).error().wrap(what);
   }
   auto go_on = [&]() -> Result<std::optional<int>> {
+    if (st->unix_scope == "landlock") {
+      if (auto r = landlock_scope_abstract_unix(); !r) return std::move(r).error().wrap(what);
+    }
     if (confine) {
       if (auto r = confine_to_context(st->attrs); !r) return std::move(r).error().wrap(what);
     }

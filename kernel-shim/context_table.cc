@@ -39,6 +39,7 @@ std::string ContextState::serialize() const {
   s += "creator_pid=" + std::to_string(creator_pid) + "\n";
   s += "created=" + std::to_string(created) + "\n";
   if (!name.empty()) s += "name=" + name + "\n";
+  if (!unix_scope.empty()) s += "unix_scope=" + unix_scope + "\n";
   for (const auto& [ns_name, ino] : ns_inodes) {
     s += "ns." + ns_name + "=" + std::to_string(ino) + "\n";
   }
@@ -110,6 +111,11 @@ Result<ContextState> ContextState::parse(std::string_view text, const std::strin
       st.created = static_cast<int64_t>(*n);
     } else if (key == "name") {
       st.name = std::string(value);
+    } else if (key == "unix_scope") {
+      if (value != "bpf-lsm" && value != "landlock") {
+        return bad("key `unix_scope`: expected bpf-lsm or landlock");
+      }
+      st.unix_scope = std::string(value);
     } else if (key.substr(0, 3) == "ns." && parse_ns_list(key.substr(3))) {
       auto n = number(UINT64_MAX);
       if (!n) return std::move(n).error();

@@ -47,6 +47,11 @@ struct ContextState {
   /// The guest's name when `vserver NAME start` made the context (a validated DNS label);
   /// empty for anonymous contexts (vcontext --create). Monitoring shows it.
   std::string name;
+  /// How the context is kept from the host's abstract unix sockets on a shared network stack
+  /// (E27, unixscope.h): "bpf-lsm" (programs on its cgroup), "landlock" (a Landlock scope
+  /// domain its first process made, which entrants must make for themselves too) or empty
+  /// (not at all, or a network namespace of its own).
+  std::string unix_scope;
   /// nsfs inode of each namespace ("mnt" -> 4026532xxx): how a process inside the context,
   /// whose cgroup namespace hides the cgroup path, finds out which context it is in.
   std::map<std::string, uint64_t> ns_inodes;

@@ -132,9 +132,11 @@ std::vector<Feature> probe_features(const CgroupLayout& layout) {
     out.push_back({"seccomp.user_notif", present(rc, errno)});
   }
 
-  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  long abi = landlock_abi();
   if (abi >= 0) {
     out.push_back({"landlock.abi", std::to_string(abi)});
+    // The fallback for the BPF LSM's abstract unix socket scope (unixscope.h).
+    out.push_back({"landlock.scope_abstract_unix", abi >= kLandlockScopeAbi ? "yes" : "no"});
   } else {
     const int e = errno;
     out.push_back({"landlock.abi", (e == EOPNOTSUPP ? "disabled (" : "no (") + errno_text(e) +

@@ -17,10 +17,21 @@
 namespace vs::shim {
 namespace {
 
-// lsm_list_modules(2) and the BPF LSM's id (Linux 6.8, include/uapi/linux/lsm.h); not in
-// the headers of the build machine yet. The number is the same on every architecture.
+// lsm_list_modules(2) and the BPF LSM's id (Linux 6.8, include/uapi/linux/lsm.h: 109; 110
+// is Landlock's); not in the headers of the build machine yet. The number is the same on
+// every architecture.
 constexpr long kSysLsmListModules = 461;
-constexpr uint64_t kLsmIdBpf = 110;
+constexpr uint64_t kLsmIdBpf = 109;
+
+// struct landlock_ruleset_attr as of ABI 6 (the build machine's header stops at ABI 1) and
+// the scope bit.
+struct LandlockRulesetAttr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+};
+constexpr uint64_t kLandlockScopeAbstractUnixSocket = 1U << 0;
+constexpr uint32_t kLandlockCreateRulesetVersion = 1U << 0;
 
 // How many cgroups, from the peer's own upwards, are compared with the context's: a guest's
 // sockets may live in sub-cgroups down to 15 levels below its own. Deeper ones count as
@@ -262,6 +273,20 @@ Result<UnixScope> scope_abstract_unix(int cgroup_fd) {
     }
   }
   return UnixScope{true, ""};
+}
+
+long landlock_abi() {
+  return ::syscall(SYS_landlock_create_ruleset, nullptr, 0, kLandlockCreateRulesetVersion);
+}
+
+Result<void> landlock_scope_abstract_unix() {
+  LandlockRulesetAttr attr{0, 0, kLandlockScopeAbstractUnixSocket};
+  UniqueFd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0U)));
+  if (!ruleset) return sys_error("landlock_create_ruleset", "abstract unix socket scope");
+  if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0U) < 0) {
+    return sys_error("landlock_restrict_self", "abstract unix socket scope");
+  }
+  return ok();
 }
 
 Result<uint32_t> count_unix_scope(int cgroup_fd) {

@@ -14,7 +14,18 @@
 // address, not who bound it.
 // Struct offsets and the hooks' BTF ids come from /sys/kernel/btf/vmlinux at load time.
 // The programs hold no map and go with the cgroup. They run only where the kernel runs the
-// BPF LSM (`bpf` in the active LSM list): elsewhere nothing is attached (see bpf_lsm_status).
+// BPF LSM (`bpf` in the active LSM list) and loads its programs: elsewhere nothing is attached
+// (see bpf_lsm_status).
+//
+// Where it cannot, Landlock's abstract-socket scope (ABI 6, Linux 6.12) is the fallback: the
+// context's first process restricts itself (a Landlock domain of its own that handles no file
+// or network access, only LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET) before it runs anything, its
+// descendants inherit the domain, and every entrant restricts itself the same way. A process
+// of the domain reaches only abstract sockets made inside it, so the host's and the other
+// contexts' are refused (EPERM), for connect and datagram sends alike. The price: an entrant
+// gets a domain of its own, a sibling of the guest's, so an entrant and the processes that
+// were in the context before it cannot reach each other's abstract sockets either (path
+// sockets are untouched). The state records which of the two holds (ContextState::unix_scope).
 #pragma once
 
 #include <cstdint>
@@ -79,6 +90,18 @@ struct UnixScope {
 /// a trivial BPF_LSM_CGROUP program. Errors: BTF unreadable, our programs refused where the
 /// trivial one loads, attach.
 Result<UnixScope> scope_abstract_unix(int cgroup_fd);
+
+/// Landlock's ABI version (landlock_create_ruleset's version query), -1 and errno where the
+/// kernel has no Landlock or it is disabled.
+long landlock_abi();
+
+/// The first Landlock ABI with LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET.
+inline constexpr long kLandlockScopeAbi = 6;
+
+/// Puts the calling thread (and what it forks and execs from now on) into a new Landlock
+/// domain scoped to its own abstract unix sockets. Needs no_new_privs or CAP_SYS_ADMIN (the
+/// callers still hold the host's capabilities). Errors: the kernel refuses the ruleset.
+Result<void> landlock_scope_abstract_unix();
 
 /// How many BPF_LSM_CGROUP programs are attached to the cgroup directory `cgroup_fd`
 /// (BPF_PROG_QUERY).

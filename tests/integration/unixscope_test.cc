@@ -3,15 +3,19 @@
 // namespace (no net namespace: the shared stack), or with one (isolated). A python helper is
 // the host listener, the guest services and the clients. Static xids 413xx.
 //
-// The BPF LSM programs themselves need a kernel that loads BPF_PROG_TYPE_LSM: where it does
-// not, the tests that need them skip, naming the reason, and UnavailableScopeWarnsAndStarts
-// checks what happens instead. The programs' body (address and cgroup checks) is also run as
-// a cgroup/connect_unix program on the caller's own socket, which any 6.7+ kernel loads.
+// The scope holds by one of two mechanisms: the BPF LSM programs, on a kernel that loads
+// BPF_PROG_TYPE_LSM, else a Landlock abstract-socket scope (ABI 6). The tests of what a
+// context can reach run with whichever this kernel has (and say which); those of one
+// mechanism's own workings skip, naming the reason, where it is not the one in use, and
+// SharedStackContextIsScopedOrWarned checks what happens with neither. The programs' body
+// (address and cgroup checks) is also run as a cgroup/connect_unix program on the caller's
+// own socket, which any 6.7+ kernel loads.
 #include "kernel-shim/unixscope.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -22,6 +26,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -130,6 +135,24 @@ std::optional<std::string> lsm_unusable() {
     if (auto why = lsm_unusable()) GTEST_SKIP() << "needs BPF LSM: " << *why; \
   } while (0)
 
+// The mechanism a shared-stack context gets here (ContextState::unix_scope): "bpf-lsm",
+// "landlock", or "" with the reason in `why`.
+std::string scope_mechanism(std::string* why = nullptr) {
+  auto lsm = lsm_unusable();
+  if (!lsm) return "bpf-lsm";
+  long abi = vs::shim::landlock_abi();
+  if (abi >= vs::shim::kLandlockScopeAbi) return "landlock";
+  if (why) *why = *lsm + "; Landlock ABI " + std::to_string(abi) + " (the scope needs 6)";
+  return "";
+}
+
+#define NEEDS_UNIX_SCOPE()                                                     \
+  do {                                                                         \
+    std::string why;                                                           \
+    if (scope_mechanism(&why).empty()) GTEST_SKIP() << "needs BPF LSM or Landlock ABI 6: " << why; \
+    std::fprintf(stderr, "abstract unix scope by %s\n", scope_mechanism().c_str()); \
+  } while (0)
+
 std::string unique(const std::string& what) {
   return "vstest-" + std::to_string(::getpid()) + "-" + what;
 }
@@ -196,6 +219,21 @@ struct Listener {
     return received();
   }
 };
+
+// Runs argv in context `xid` with spawn_in_context (as vserver exec does) and waits for it.
+// spawn_in_context moves the caller's children into the context's pid namespace (it is
+// meant for a tool that exits next): the test process's own is restored after.
+void run_entrant(int xid, const std::vector<std::string>& argv) {
+  UniqueFd own_pid_ns(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(own_pid_ns);
+  vs::shim::ContextTable table(shim_config());
+  ASSERT_TRUE(table.prepare());
+  auto child = vs::shim::spawn_in_context(table, Xid(static_cast<uint16_t>(xid)), argv,
+                                          vs::shim::RunOptions{});
+  ASSERT_EQ(::setns(own_pid_ns.get(), CLONE_NEWPID), 0) << std::strerror(errno);
+  ASSERT_TRUE(child) << child.error().message();
+  ASSERT_TRUE(child->wait());
+}
 
 // BPF_LSM_CGROUP programs on the context's v2 cgroup; -1 (and a test failure) if that cannot
 // be asked.
@@ -316,10 +354,10 @@ TEST_F(UnixScope, ProgramBodyTellsOwnFromForeignAbstractSockets) {
   EXPECT_EQ(::rmdir(dir.c_str()), 0) << std::strerror(errno);
 }
 
-// ---- the BPF LSM programs on contexts --------------------------------------------------
+// ---- the scope of shared-stack contexts (BPF LSM programs or Landlock) --------------------
 
 TEST_F(UnixScope, HostAbstractListenersAreUnreachableFromASharedStackContext) {
-  NEEDS_BPF_LSM();
+  NEEDS_UNIX_SCOPE();
   const std::string stream = unique("hs"), dgram = unique("hd");
   Listener ls("hs", on_host({"serve", "stream", stream, "READY", "STOP", "LOG"}));
   Listener ld("hd", on_host({"serve", "dgram", dgram, "READY", "STOP", "LOG"}));
@@ -331,7 +369,7 @@ TEST_F(UnixScope, HostAbstractListenersAreUnreachableFromASharedStackContext) {
   ASSERT_EQ(before, 1u);
 
   auto c = run_cmd(in_context("41301", kShared, {"connect", stream}));
-  EXPECT_EQ(c.out, "ERR 1\n") << c.err;  // EPERM: refused by the program, not ECONNREFUSED
+  EXPECT_EQ(c.out, "ERR 1\n") << c.err;  // EPERM: refused by the scope, not ECONNREFUSED
   auto d = run_cmd(in_context("41301", kShared, {"send", dgram}));
   EXPECT_EQ(d.out, "ERR 1\nERR 1\n") << d.err;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -340,7 +378,8 @@ TEST_F(UnixScope, HostAbstractListenersAreUnreachableFromASharedStackContext) {
 }
 
 TEST_F(UnixScope, GuestsOwnAbstractSocketsWorkForItsProcessesAndEntrants) {
-  NEEDS_BPF_LSM();
+  NEEDS_UNIX_SCOPE();
+  const std::string mechanism = scope_mechanism();
   const std::string name = unique("own");
   // Two processes of one context.
   auto self = run_cmd(in_context("41302", kShared, {"self", unique("own-self")}));
@@ -349,24 +388,49 @@ TEST_F(UnixScope, GuestsOwnAbstractSocketsWorkForItsProcessesAndEntrants) {
   Listener l("own",
              in_context("41303", kShared, {"serve", "stream", name, "READY", "STOP", "LOG"}));
   ASSERT_TRUE(wait_for_file(l.ready)) << read_file(tmp("own.out"));
-  EXPECT_EQ(lsm_programs_of(41303), 2);
   vs::shim::ContextTable table(shim_config());
+  ASSERT_TRUE(table.prepare());
+  auto state = table.lookup(Xid(41303));
+  ASSERT_TRUE(state) << state.error().message();
+  EXPECT_EQ(state->unix_scope, mechanism);
+  EXPECT_EQ(lsm_programs_of(41303), mechanism == "bpf-lsm" ? 2 : 0);
+  // The programs let an entrant reach the context's sockets; a Landlock domain cannot be
+  // joined, so an entrant has one of its own beside the guest's and cannot (unixscope.h).
+  const std::string entrant_sees = mechanism == "bpf-lsm" ? "OK HELLO\n" : "ERR 1\n";
   const std::string out = tmp("own-entrant.out");
-  auto child = vs::shim::spawn_in_context(
-      table, Xid(41303), {kPython, helper_, "connect", name, out}, vs::shim::RunOptions{});
-  ASSERT_TRUE(child) << child.error().message();
-  auto st = child->wait();
-  ASSERT_TRUE(st);
-  EXPECT_EQ(read_file(out), "OK HELLO\n");
-  EXPECT_EQ(l.received_at_least(1), 1u);
+  run_entrant(41303, {kPython, helper_, "connect", name, out});
+  EXPECT_EQ(read_file(out), entrant_sees);
   auto migrated = run_cmd({tool_path("vcontext"), "--migrate", "--xid", "41303", "--", kPython,
                            helper_, "connect", name});
-  EXPECT_EQ(migrated.out, "OK HELLO\n") << migrated.err;
-  EXPECT_EQ(l.received_at_least(2), 2u);
+  EXPECT_EQ(migrated.out, entrant_sees) << migrated.err;
+  const size_t reached = mechanism == "bpf-lsm" ? 2 : 0;
+  EXPECT_EQ(l.received_at_least(reached), reached);
+}
+
+TEST_F(UnixScope, EntrantsCannotReachTheHostsAbstractListeners) {
+  NEEDS_UNIX_SCOPE();
+  const std::string host = unique("eh");
+  Listener h("eh", on_host({"serve", "stream", host, "READY", "STOP", "LOG"}));
+  Listener g("eg", in_context("41312", kShared,
+                              {"serve", "stream", unique("eg"), "READY", "STOP", "LOG"}));
+  ASSERT_TRUE(wait_for_file(h.ready));
+  ASSERT_TRUE(wait_for_file(g.ready)) << read_file(tmp("eg.out"));
+  const std::string out = tmp("eh-entrant.out");
+  run_entrant(41312, {kPython, helper_, "connect", host, out});
+  EXPECT_EQ(read_file(out), "ERR 1\n");
+  auto migrated = run_cmd({tool_path("vcontext"), "--migrate", "--xid", "41312", "--", kPython,
+                           helper_, "connect", host});
+  EXPECT_EQ(migrated.out, "ERR 1\n") << migrated.err;
+  // A process the entrant leaves behind is scoped too (it inherits the entrant's scope).
+  auto daemon = run_cmd({tool_path("vcontext"), "--migrate", "--xid", "41312", "--", "/bin/sh",
+                         "-c", std::string(kPython) + " " + helper_ + " connect " + host + " & wait"});
+  EXPECT_EQ(daemon.out, "ERR 1\n") << daemon.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(h.received(), 0u);
 }
 
 TEST_F(UnixScope, GuestCannotReachAnotherGuestsAbstractSockets) {
-  NEEDS_BPF_LSM();
+  NEEDS_UNIX_SCOPE();
   const std::string name = unique("a");
   Listener a("ga", in_context("41304", kShared, {"serve", "stream", name, "READY", "STOP", "LOG"}));
   ASSERT_TRUE(wait_for_file(a.ready)) << read_file(tmp("ga.out"));
@@ -374,6 +438,8 @@ TEST_F(UnixScope, GuestCannotReachAnotherGuestsAbstractSockets) {
   EXPECT_EQ(b.out, "ERR 1\n") << b.err;
   EXPECT_EQ(a.received(), 0u);
 }
+
+// ---- the BPF LSM programs on contexts --------------------------------------------------
 
 TEST_F(UnixScope, ProgramsGoWithTheContext) {
   NEEDS_BPF_LSM();
@@ -448,17 +514,21 @@ TEST_F(UnixScope, SharedStackContextIsScopedOrWarned) {
               kPython, helper_, "serve", "stream", unique("warn"), "READY", "STOP", "LOG"});
   ASSERT_TRUE(wait_for_file(l.ready)) << read_file(tmp("warn.out"));
   const std::string err = read_file(tmp("warn.out"));
-  const auto why = lsm_unusable();
-  if (why) {
+  const std::string mechanism = scope_mechanism();
+  vs::shim::ContextTable table(shim_config());
+  ASSERT_TRUE(table.prepare());
+  auto state = table.lookup(Xid(41311));
+  ASSERT_TRUE(state) << state.error().message();
+  EXPECT_EQ(state->unix_scope, mechanism);
+  EXPECT_EQ(lsm_programs_of(41311), mechanism == "bpf-lsm" ? 2 : 0);
+  if (mechanism.empty()) {
     // The context runs, unconfined, and the administrator is told so once, with the reason.
-    EXPECT_EQ(lsm_programs_of(41311), 0);
     EXPECT_NE(err.find("vcontext: warning: context 41311 shares the host's network stack and "
                        "can reach the host's abstract unix sockets: "),
               std::string::npos)
         << err;
     EXPECT_EQ(err.find("warning"), err.rfind("warning")) << err;
   } else {
-    EXPECT_EQ(lsm_programs_of(41311), 2);
     EXPECT_EQ(err.find("warning"), std::string::npos) << err;
   }
 }

@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +24,8 @@
 #include <vector>
 
 #include "kernel-shim/cgroup.h"
+#include "kernel-shim/unixscope.h"
+#include "lib/base/unique_fd.h"
 #include "tests/support/bg_process.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
@@ -643,6 +648,70 @@ TEST(Vserver, EnterGivesAShellOnItsOwnPty) {
   r = run_cmd({"bash", "-c", "echo 'echo $((6*7)); exit 3' | " + cmd});
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_EQ(r.out, "42\n");
+  remove_guest(name);
+}
+
+// E27: a guest on the host's network stack cannot reach the host's abstract unix sockets,
+// neither the processes its init starts nor an entrant (vserver exec). vsprobe tries a
+// stream connect and a datagram to two abstract listeners of the test process.
+TEST(Vserver, SharedStackGuestCannotReachTheHostsAbstractSockets) {
+  const std::string name = "e27-guest";
+  const std::string abstract = "/vstest-" + std::to_string(::getpid()) + "-e27";
+  auto listen_on = [&](int type, const std::string& n) {
+    int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::memcpy(a.sun_path + 1, n.data(), n.size());
+    auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n.size());
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), len), 0) << std::strerror(errno);
+    if (type == SOCK_STREAM) {
+      EXPECT_EQ(::listen(fd, 8), 0);
+    }
+    return UniqueFd(fd);
+  };
+  UniqueFd stream = listen_on(SOCK_STREAM, abstract + "-s");
+  UniqueFd dgram = listen_on(SOCK_DGRAM, abstract + "-d");
+  ASSERT_TRUE(stream && dgram);
+  build(name);
+  fs::copy_file(root_env().build_root + "/tests/probe/vsprobe", vdir(name) + "/vsprobe");
+  fs::permissions(vdir(name) + "/vsprobe", fs::perms(0755));
+  std::string toml = slurp(confdir(name) + "/vserver.toml");
+  ASSERT_NE(toml.find("style = \"minit\""), std::string::npos) << toml;
+  toml.insert(toml.find("style = \"minit\"") + 15,
+              "\ncommand = [\"/bin/sh\", \"-c\", \"/vsprobe abstract-unix " + abstract +
+                  " > /tmp/probe.tmp 2>&1; mv /tmp/probe.tmp /tmp/probe; exec sleep 1000\"]");
+  write(confdir(name) + "/vserver.toml", toml);
+  auto r = vserver({name, "start"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string status = vserver({name, "status"}).out;
+  const size_t at = status.find("context ");
+  ASSERT_NE(at, std::string::npos) << status;
+  const std::string state = slurp(root_env().rundir + "/" + trim(status.substr(at + 8, 5)) + "/state");
+  if (state.find("\nunix_scope=") == std::string::npos) {
+    remove_guest(name);
+    ASSERT_LT(vs::shim::landlock_abi(), vs::shim::kLandlockScopeAbi) << state;
+    GTEST_SKIP() << "needs the BPF LSM or Landlock ABI 6: this kernel has neither";
+  }
+  // The init's command, run at boot.
+  std::string boot;
+  for (int i = 0; i < 200 && boot.empty(); ++i) {
+    boot = slurp(vdir(name) + "/tmp/probe");
+    if (boot.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(boot, "PROBE abstract-unix ok connect(abstract stream) " + abstract +
+                      "-s -> EPERM\nPROBE abstract-unix ok sendto(abstract dgram) " + abstract +
+                      "-d -> EPERM\n");
+  // An entrant.
+  r = vserver({name, "exec", "/vsprobe", "abstract-unix", abstract});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, boot);
+  // Nothing reached the host's sockets; the host itself still does (the probe's control).
+  EXPECT_LT(::accept4(stream.get(), nullptr, nullptr, SOCK_CLOEXEC), 0);
+  char byte;
+  EXPECT_LT(::recv(dgram.get(), &byte, 1, MSG_DONTWAIT), 0);
+  r = run_cmd({root_env().build_root + "/tests/probe/vsprobe", "abstract-unix", abstract});
+  EXPECT_NE(r.out.find("escaped"), std::string::npos) << "unconfined, the probe gets through: "
+                                                      << r.out;
   remove_guest(name);
 }
 

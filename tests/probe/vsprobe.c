@@ -28,6 +28,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/timex.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1125,6 +1127,54 @@ static void probe_sockets(int argc, char **argv)
 		    o.ran ? ename((int)-o.ret) : "no result");
 }
 
+/* ---- E27 abstract unix sockets of the host ---------------------------------------- */
+
+static const char *abstract_name;
+
+/* connect(2) (SOCK_STREAM) or sendto(2) (SOCK_DGRAM) to the abstract socket `abstract_name`. */
+static long t_abstract(void *p)
+{
+	int type = *(const int *)p;
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	size_t n = strlen(abstract_name);
+	if (n > sizeof a.sun_path - 1)
+		n = sizeof a.sun_path - 1;
+	memcpy(a.sun_path + 1, abstract_name, n);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	long fd = sys6(SYS_socket, AF_UNIX, type | SOCK_CLOEXEC, 0, 0, 0, 0);
+	if (fd < 0)
+		return fd;
+	long r = type == SOCK_STREAM
+			 ? sys6(SYS_connect, fd, (long)&a, len, 0, 0, 0)
+			 : sys6(SYS_sendto, fd, (long)"x", 1, MSG_NOSIGNAL, (long)&a, len);
+	close(fd);
+	return r < 0 ? r : 0;
+}
+
+/* NAME: an abstract socket the host listens on (stream and datagram, the test makes both
+ * under NAME-s and NAME-d). Only EPERM counts as blocked: ECONNREFUSED says the name is not
+ * there at all (another network namespace, or no listener), which proves nothing. */
+static void probe_abstract_unix(int argc, char **argv)
+{
+	static const int stream = SOCK_STREAM, dgram = SOCK_DGRAM;
+	static char names[2][108];
+	snprintf(names[0], sizeof names[0], "%s-s", argv[0]);
+	snprintf(names[1], sizeof names[1], "%s-d", argv[0]);
+	for (int i = 0; i < 2; i++) {
+		abstract_name = names[i];
+		struct outcome o = in_child(t_abstract, (void *)(i == 0 ? &stream : &dgram));
+		const char *what = i == 0 ? "connect(abstract stream)" : "sendto(abstract dgram)";
+		int e = o.ran && o.ret < 0 ? (int)-o.ret : 0;
+		if (o.ran && e == EPERM)
+			OK("abstract-unix", "%s %s -> EPERM", what, names[i]);
+		else if (o.ran && o.ret == 0)
+			ESC("abstract-unix", 0, "%s %s reached the host's socket", what, names[i]);
+		else
+			ERR("abstract-unix", "%s %s -> %s, expected EPERM", what, names[i],
+			    o.ran ? ename(e) : "no result");
+	}
+}
+
 /* ---- E22 abi --------------------------------------------------------------------- */
 
 static char *low_page; /* below 4 GiB, for pointers passed through int $0x80 */
@@ -1384,6 +1434,7 @@ static const struct probe {
 	{"memhog", 1, 1, probe_memhog, "MIB", 10, 1, 1L << 24},
 	{"inodes", 1, 2, probe_inodes, "MAX [DIR]", 10, 1, 100000000},
 	{"cpuburn", 1, 1, probe_cpuburn, "MS", 10, 1, 3600000},
+	{"abstract-unix", 1, 1, probe_abstract_unix, "/NAME", 0, 0, 0},
 };
 #define NPROBES (sizeof probes / sizeof probes[0])
 

@@ -18,6 +18,7 @@ TEST(ContextState, RoundTrip) {
   st.creator_pid = 1200;
   st.created = 1700000000;
   st.name = "web1";
+  st.unix_scope = "landlock";
   st.ns_inodes["mnt"] = 4026532001;
   st.ns_inodes["uts"] = 4026532002;
   st.attrs["bcaps"] = "CHOWN,KILL";
@@ -33,6 +34,7 @@ TEST(ContextState, RoundTrip) {
   EXPECT_EQ(back->creator_pid, 1200);
   EXPECT_EQ(back->created, 1700000000);
   EXPECT_EQ(back->name, "web1");
+  EXPECT_EQ(back->unix_scope, "landlock");
   EXPECT_EQ(back->ns_inodes, st.ns_inodes);
   EXPECT_EQ(back->attrs, st.attrs);
 }
@@ -53,6 +55,7 @@ TEST(ContextState, RejectsBadInput) {
       {"xid=42\ncolour=blue\n", "unknown key"},
       {"xid=42\nnamespaces=mnt,foo\n", "namespaces"},
       {"xid=42\nns.foo=1\n", "unknown key"},
+      {"xid=42\nunix_scope=apparmor\n", "unix_scope"},
   };
   for (const auto& c : cases) {
     auto r = ContextState::parse(c.text, "/run/x/state");
