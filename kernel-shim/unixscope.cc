@@ -281,7 +281,8 @@ long landlock_abi() {
 
 Result<void> landlock_scope_abstract_unix() {
   LandlockRulesetAttr attr{0, 0, kLandlockScopeAbstractUnixSocket};
-  UniqueFd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0U)));
+  UniqueFd ruleset(
+      static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0U)));
   if (!ruleset) return sys_error("landlock_create_ruleset", "abstract unix socket scope");
   if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0U) < 0) {
     return sys_error("landlock_restrict_self", "abstract unix socket scope");

@@ -315,7 +315,8 @@ TEST(Monitor, VserverInfo) {
   EXPECT_EQ(sys.status, 0) << sys.err;
   for (const char* key : {"kernel.release: ", "ns.pid: yes", "cgroup.v2: ", "seccomp: yes",
                           "landlock.abi: ", "pidfd_open: yes", "clone3: yes", "openat2: yes",
-                          "bpf.cgroup.bind4: yes", "bpf.lsm: ", "landlock.scope_abstract_unix: "}) {
+                          "bpf.cgroup.bind4: yes", "bpf.lsm: ",
+                          "landlock.scope_abstract_unix: "}) {
     EXPECT_NE(sys.out.find(key), std::string::npos) << key << "\n" << sys.out;
   }
 }

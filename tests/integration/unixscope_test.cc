@@ -422,8 +422,9 @@ TEST_F(UnixScope, EntrantsCannotReachTheHostsAbstractListeners) {
                            helper_, "connect", host});
   EXPECT_EQ(migrated.out, "ERR 1\n") << migrated.err;
   // A process the entrant leaves behind is scoped too (it inherits the entrant's scope).
-  auto daemon = run_cmd({tool_path("vcontext"), "--migrate", "--xid", "41312", "--", "/bin/sh",
-                         "-c", std::string(kPython) + " " + helper_ + " connect " + host + " & wait"});
+  const std::string script = std::string(kPython) + " " + helper_ + " connect " + host + " & wait";
+  auto daemon = run_cmd(
+      {tool_path("vcontext"), "--migrate", "--xid", "41312", "--", "/bin/sh", "-c", script});
   EXPECT_EQ(daemon.out, "ERR 1\n") << daemon.err;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(h.received(), 0u);

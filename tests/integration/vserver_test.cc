@@ -686,7 +686,8 @@ TEST(Vserver, SharedStackGuestCannotReachTheHostsAbstractSockets) {
   const std::string status = vserver({name, "status"}).out;
   const size_t at = status.find("context ");
   ASSERT_NE(at, std::string::npos) << status;
-  const std::string state = slurp(root_env().rundir + "/" + trim(status.substr(at + 8, 5)) + "/state");
+  const std::string xid = trim(status.substr(at + 8, 5));
+  const std::string state = slurp(root_env().rundir + "/" + xid + "/state");
   if (state.find("\nunix_scope=") == std::string::npos) {
     remove_guest(name);
     ASSERT_LT(vs::shim::landlock_abi(), vs::shim::kLandlockScopeAbi) << state;
