@@ -562,33 +562,57 @@ Result<std::string> profile_program(const GuestFilter& filter) {
   return out;
 }
 
+namespace {
+
+// The blob of load_guest_programs(): the argument filter's length, the argument filter, the
+// profile with its stub.
+Result<std::string> programs_of(const GuestFilter& filter) {
+  auto args = export_bpf(filter.args);
+  if (!args) return std::move(args).error();
+  auto profile = profile_program(filter);
+  if (!profile) return std::move(profile).error();
+  uint32_t n = static_cast<uint32_t>(args->size());
+  std::string blob(reinterpret_cast<const char*>(&n), sizeof n);
+  return blob + *args + *profile;
+}
+
+}  // namespace
+
 Result<void> load_guest_filter(const GuestFilter& filter) {
-  auto program = profile_program(filter);
-  if (!program) return std::move(program).error();
-  // The argument filter goes first: its default is ALLOW, so loading the profile after it
-  // still works even if the profile denies seccomp(2) itself.
-  if (int rc = seccomp_load(filter.args.get()); rc < 0) {
-    return scmp_error("seccomp_load", "argument filter", rc);
-  }
-  sock_fprog prog{};
-  prog.len = static_cast<unsigned short>(program->size() / sizeof(sock_filter));
-  prog.filter = reinterpret_cast<sock_filter*>(program->data());
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
-    return sys_error("seccomp(SECCOMP_SET_MODE_FILTER)", "profile");
-  }
-  return ok();
+  auto blob = programs_of(filter);
+  if (!blob) return std::move(blob).error();
+  return load_guest_programs(*blob);
 }
 
 Result<std::string> compile_guest_programs(uint64_t bcaps, const SeccompSpec& spec) {
   auto filter = build_guest_filter(bcaps, spec);
   if (!filter) return std::move(filter).error();
-  auto args = export_bpf(filter->args);
-  if (!args) return std::move(args).error();
-  auto profile = profile_program(*filter);
-  if (!profile) return std::move(profile).error();
-  uint32_t n = static_cast<uint32_t>(args->size());
-  std::string blob(reinterpret_cast<const char*>(&n), sizeof n);
-  return blob + *args + *profile;
+  return programs_of(*filter);
+}
+
+std::optional<std::vector<sock_filter>> splice_programs(const std::vector<sock_filter>& args,
+                                                        const std::vector<sock_filter>& profile) {
+  auto plain = [](const std::vector<sock_filter>& insns) {
+    return std::all_of(insns.begin(), insns.end(), [](const sock_filter& f) {
+      if (BPF_CLASS(f.code) != BPF_RET) return true;
+      const uint32_t a = f.k & SECCOMP_RET_ACTION_FULL;
+      return BPF_RVAL(f.code) == BPF_K &&
+             (a == SECCOMP_RET_ALLOW || a == SECCOMP_RET_ERRNO ||
+              a == SECCOMP_RET_KILL_PROCESS || a == SECCOMP_RET_KILL_THREAD);
+    });
+  };
+  if (args.empty() || profile.empty() || profile.size() + args.size() > BPF_MAXINSNS ||
+      !plain(profile) || !plain(args)) {
+    return std::nullopt;
+  }
+  std::vector<sock_filter> one = profile;
+  for (size_t i = 0; i < one.size(); ++i) {
+    if (BPF_CLASS(one[i].code) == BPF_RET && one[i].k == SECCOMP_RET_ALLOW) {
+      one[i] = BPF_STMT(BPF_JMP | BPF_JA, static_cast<uint32_t>(profile.size() - (i + 1)));
+    }
+  }
+  one.insert(one.end(), args.begin(), args.end());
+  return one;
 }
 
 Result<void> load_guest_programs(std::string_view blob) {
@@ -609,13 +633,18 @@ Result<void> load_guest_programs(std::string_view blob) {
   std::vector<sock_filter> profile((blob.size() - n) / sizeof(sock_filter));
   std::memcpy(args.data(), blob.data(), n);
   std::memcpy(profile.data(), blob.data() + n, blob.size() - n);
-  for (auto* prog_insns : {&args, &profile}) {
+  std::optional<std::vector<sock_filter>> one = splice_programs(args, profile);
+  std::vector<const std::vector<sock_filter>*> programs = {&args, &profile};
+  if (one) programs = {&*one};
+  for (const auto* prog_insns : programs) {
     sock_fprog prog{};
     prog.len = static_cast<unsigned short>(prog_insns->size());
-    prog.filter = prog_insns->data();
+    prog.filter = const_cast<sock_filter*>(prog_insns->data());
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
       return sys_error("seccomp(SECCOMP_SET_MODE_FILTER)",
-                       prog_insns == &args ? "argument filter" : "profile");
+                       prog_insns == &args ? "argument filter"
+                       : one               ? "profile and argument filter"
+                                           : "profile");
     }
   }
   return ok();

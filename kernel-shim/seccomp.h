@@ -17,6 +17,7 @@
 // the same bad-arch action.
 #pragma once
 
+#include <linux/filter.h>
 #include <seccomp.h>
 
 #include <cstdint>
@@ -116,8 +117,9 @@ Result<std::string> export_bpf(const ScmpFilter& filter);
 /// compile on every entry, these six instructions cost nothing.
 Result<std::string> profile_program(const GuestFilter& filter);
 
-/// Loads both filters into the calling process (argument filter first, then the profile),
-/// with no_new_privs left as it is: the caller must still hold CAP_SYS_ADMIN or have set
+/// Loads both filters into the calling process as load_guest_programs() does (one spliced
+/// program where it can, else the argument filter, then the profile), with no_new_privs
+/// left as it is: the caller must still hold CAP_SYS_ADMIN or have set
 /// no_new_privs itself. All threads are synchronised (TSYNC).
 Result<void> load_guest_filter(const GuestFilter& filter);
 
@@ -126,8 +128,20 @@ Result<void> load_guest_filter(const GuestFilter& filter);
 /// blob of a sealed context can be kept and reused for every process that enters it.
 Result<std::string> compile_guest_programs(uint64_t bcaps, const SeccompSpec& spec);
 
+/// The argument filter and the profile as one program with the verdicts of the two filters:
+/// the profile, every "allow" of which goes on to the argument filter. One load instead of
+/// two saves a JIT image and a change of page permissions (about 0.2 ms here, whatever the
+/// length). Nothing where the verdicts could differ: only allow, errno and kill returns
+/// splice (the kernel takes the stricter action of two filters, and of two errnos the later
+/// filter's, the profile's; the argument filter's rules only fail with an errno, its one
+/// kill is libseccomp's for a foreign arch, which the profile has killed before), and only
+/// within the kernel's BPF_MAXINSNS.
+std::optional<std::vector<sock_filter>> splice_programs(const std::vector<sock_filter>& args,
+                                                        const std::vector<sock_filter>& profile);
+
 /// Loads a blob of compile_guest_programs() like load_guest_filter() (TSYNC, no
-/// no_new_privs). A malformed blob is an EINVAL error, nothing loaded.
+/// no_new_privs), as one spliced program where splice_programs() can. A malformed blob is an
+/// EINVAL error, nothing loaded.
 Result<void> load_guest_programs(std::string_view blob);
 
 /// Builds and loads the profile; nothing when `spec.enabled` is false. Must be the last

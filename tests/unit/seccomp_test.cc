@@ -262,8 +262,20 @@ Programs export_both(const GuestFilter& f) {
   return {std::move(*args), std::move(*profile)};
 }
 
+std::vector<sock_filter> insns_of(const std::string& prog) {
+  std::vector<sock_filter> v(prog.size() / sizeof(sock_filter));
+  std::memcpy(v.data(), prog.data(), v.size() * sizeof(sock_filter));
+  return v;
+}
+
+std::string prog_of(const std::vector<sock_filter>& insns) {
+  return std::string(reinterpret_cast<const char*>(insns.data()),
+                     insns.size() * sizeof(sock_filter));
+}
+
 // As the kernel's seccomp_run_filters(): newest filter (the profile) first, the strongest
-// action wins, and on a tie the newest filter's data.
+// action wins, and on a tie the newest filter's data. Every verdict is also checked against
+// the one program load_guest_programs() loads instead (splice_programs()).
 uint32_t decide(const Programs& p, const Call& call) {
   if (p.profile.empty() || p.args.empty()) return 0;
   uint32_t ret = SECCOMP_RET_ALLOW;
@@ -273,6 +285,12 @@ uint32_t decide(const Programs& p, const Call& call) {
         static_cast<int32_t>(ret & SECCOMP_RET_ACTION_FULL)) {
       ret = cur;
     }
+  }
+  auto one = splice_programs(insns_of(p.args), insns_of(p.profile));
+  EXPECT_TRUE(one) << "the guest's programs splice";
+  if (one) {
+    EXPECT_EQ(run_bpf(prog_of(*one), call), ret)
+        << "the spliced program decides syscall " << call.nr << " otherwise";
   }
   return ret;
 }
@@ -520,6 +538,37 @@ TEST(SeccompPrograms, BlobHoldsBothProgramsAndMalformedOnesAreRefused) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, EINVAL);
   }
+}
+
+// Only what keeps the two filters' verdicts splices: a return of the accumulator or an
+// action other than allow, errno and kill (a trap, a log, a trace) keeps them apart.
+TEST(SeccompPrograms, SpliceRefusesWhatCouldChangeAVerdict) {
+  const std::vector<sock_filter> allow = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+  const std::vector<sock_filter> deny = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 39, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+  auto one = splice_programs(deny, deny);
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->size(), 8u);
+  EXPECT_EQ(one->at(3).code, BPF_JMP | BPF_JA) << "the profile's allow goes on";
+  EXPECT_EQ(one->at(3).k, 0u) << "to the argument filter, right after it";
+  EXPECT_EQ(one->at(7).k, SECCOMP_RET_ALLOW) << "the argument filter's allow stays";
+  EXPECT_EQ(run_bpf(prog_of(*one), Call{39}), SECCOMP_RET_ERRNO | EPERM);
+  EXPECT_EQ(run_bpf(prog_of(*one), Call{40}), SECCOMP_RET_ALLOW);
+  EXPECT_FALSE(splice_programs({}, allow));
+  EXPECT_FALSE(splice_programs(allow, {}));
+  for (uint32_t action : {SECCOMP_RET_TRAP, SECCOMP_RET_LOG, SECCOMP_RET_TRACE,
+                          SECCOMP_RET_USER_NOTIF}) {
+    const std::vector<sock_filter> odd = {BPF_STMT(BPF_RET | BPF_K, action)};
+    EXPECT_FALSE(splice_programs(allow, odd)) << std::hex << action;
+    EXPECT_FALSE(splice_programs(odd, allow)) << std::hex << action;
+  }
+  const std::vector<sock_filter> ret_a = {BPF_STMT(BPF_RET | BPF_A, 0)};
+  EXPECT_FALSE(splice_programs(allow, ret_a));
+  EXPECT_FALSE(splice_programs(std::vector<sock_filter>(BPF_MAXINSNS, allow[0]), allow))
+      << "over the kernel's length limit";
 }
 
 }  // namespace
