@@ -41,6 +41,16 @@ struct Global {
 
 int fail(const Error& e) { return vs::tool::report(kTool, e); }
 
+// Ends the process once a command is done, without the destructors of what is left: the
+// parser and the static objects. After a start their memory is shared with the guest's
+// init copy on write, and freeing it costs a page fault per page it touches (skipping them
+// saves about 0.6 ms of each start here, at 10-13 us a fault on this kind of virtual
+// machine). The commands have undone what they must (locks, files) before they return.
+[[noreturn]] void quick_exit_with(int rc) {
+  std::fflush(nullptr);
+  ::_exit(rc);
+}
+
 vs::ConfigRoots roots_of(const Global& g) { return vs::tool::config_roots(g.roots, g.common); }
 
 // The guest's configuration. `check_all` also checks it against every other guest (duplicate
@@ -358,9 +368,7 @@ int cmd_list(const Global& g) {
   return vs::kExitOk;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{
       "Manage guests: vserver [OPTIONS] NAME COMMAND [ARGS]. Commands: build, config, start, "
       "stop, restart, enter, exec, status, running, delete (each takes --help). "
@@ -402,3 +410,7 @@ int main(int argc, char** argv) {
                                              "` (expected build, config, start, stop, restart, "
                                              "enter, exec, status, running or delete)"));
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { quick_exit_with(run(argc, argv)); }
