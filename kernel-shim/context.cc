@@ -147,6 +147,7 @@ int unshare_mnt_above(uint64_t creator_id) {
     return ::unshare(CLONE_NEWNS);
   }
   int rc = -1;
+  bool moved = false;  // the affinity is restored only if it was changed
   for (int cpu = -1; cpu < CPU_SETSIZE; ++cpu) {
     if (cpu >= 0) {
       if (!CPU_ISSET(cpu, &allowed)) continue;
@@ -154,6 +155,7 @@ int unshare_mnt_above(uint64_t creator_id) {
       CPU_ZERO(&one);
       CPU_SET(cpu, &one);
       if (::sched_setaffinity(0, sizeof one, &one) < 0) continue;
+      moved = true;
     }
     rc = ::unshare(CLONE_NEWNS);
     if (rc < 0) break;
@@ -162,7 +164,11 @@ int unshare_mnt_above(uint64_t creator_id) {
     rc = -1;
     errno = EAGAIN;
   }
-  ::sched_setaffinity(0, sizeof allowed, &allowed);
+  if (moved) {
+    int err = errno;
+    ::sched_setaffinity(0, sizeof allowed, &allowed);
+    errno = err;
+  }
   return rc;
 }
 
