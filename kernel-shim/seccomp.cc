@@ -634,12 +634,12 @@ Result<void> load_guest_programs(std::string_view blob) {
   std::memcpy(args.data(), blob.data(), n);
   std::memcpy(profile.data(), blob.data() + n, blob.size() - n);
   std::optional<std::vector<sock_filter>> one = splice_programs(args, profile);
-  std::vector<const std::vector<sock_filter>*> programs = {&args, &profile};
+  std::vector<std::vector<sock_filter>*> programs = {&args, &profile};
   if (one) programs = {&*one};
-  for (const auto* prog_insns : programs) {
+  for (auto* prog_insns : programs) {
     sock_fprog prog{};
     prog.len = static_cast<unsigned short>(prog_insns->size());
-    prog.filter = const_cast<sock_filter*>(prog_insns->data());
+    prog.filter = prog_insns->data();
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
       return sys_error("seccomp(SECCOMP_SET_MODE_FILTER)",
                        prog_insns == &args ? "argument filter"
