@@ -8,6 +8,10 @@
 # `guests`: vserver start/stop/exec against the C floor of ../shared/anchors-bench (nsrun -d,
 # kill, nsenter -a) and N guests started one after the other (bench_guests.py), in bench-private
 # configuration, vdir and run roots under /tmp/vs-bench-guests.
+#   sudo bench/run.sh order --build DIR [--rounds 40] [--iterations 6]
+#      (regenerates tools/vserver/startup.order from perf samples and text page faults of
+#      start/exec/stop rounds, relinking DIR's vserver after each; needs perf and lld; see
+#      bench/startup_order.py)
 #   sudo bench/run.sh monitor [--build build] [--count 1000] [--rounds 15] [--jobs 2] [-v]
 #      (builds and starts COUNT busybox guests with `vserver`, in its own roots on a tmpfs at
 #      /tmp/vs-bench-monitor, run dir /tmp/vs-bench-monitor-run and cgroup parent
@@ -29,10 +33,10 @@ if [ "${1:-}" = monitor ]; then
   mode=monitor
   rundir=/tmp/vs-bench-monitor-run
   cgparent=vserver-bench-monitor
-elif [ "${1:-}" = guests ]; then
-  mode=guests
-  rundir=/tmp/vs-bench-guests-run
-  cgparent=vserver-bench-guests
+elif [ "${1:-}" = guests ] || [ "${1:-}" = order ]; then
+  mode=$1
+  rundir=/tmp/vs-bench-$1-run
+  cgparent=vserver-bench-$1
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -81,7 +85,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ "$mode" = guests ]; then
+if [ "$mode" = guests ] || [ "$mode" = order ]; then
   shift
   build=build
   args=()
@@ -91,12 +95,17 @@ if [ "$mode" = guests ]; then
       *) args+=("$1"); shift ;;
     esac
   done
-  groot=/tmp/vs-bench-guests
+  groot=/tmp/vs-bench-$mode
   mkdir -p "$groot/etc" && mkdir -m 0700 -p "$groot/vservers"
   export VSERVER_CONFDIR=$groot/etc VSERVER_VDIRBASE=$groot/vservers VSERVER_RUNDIR=$rundir \
     VSERVER_CGROUP_PARENT=$cgparent
   trap 'cleanup; rm -rf "$groot"' EXIT
-  python3 "$here/bench_guests.py" --vserver "$(cd "$build" && pwd)/tools/vserver" "${args[@]}"
+  if [ "$mode" = order ]; then
+    command -v perf >/dev/null || { echo "bench order: perf not found (apt-get install linux-perf)" >&2; exit 2; }
+    python3 "$here/startup_order.py" --build "$build" "${args[@]}"
+  else
+    python3 "$here/bench_guests.py" --vserver "$(cd "$build" && pwd)/tools/vserver" "${args[@]}"
+  fi
   exit
 fi
 if [ "$mode" = monitor ]; then

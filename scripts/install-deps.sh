@@ -3,7 +3,7 @@
 # list: scripts/demo.sh and .ci/run both call this.
 set -euo pipefail
 packages=(
-  build-essential g++ clang meson ninja-build pkg-config python3
+  build-essential g++ clang lld meson ninja-build pkg-config python3
   libcap-dev libmount-dev libseccomp-dev libcli11-dev libtomlplusplus-dev libarchive-dev
   libgtest-dev googletest
   busybox-static util-linux iproute2 nftables procps groff-base
