@@ -10,8 +10,9 @@ half of those faults go.
 
 How: the functions a start, an exec and a stop run, from (1) sampling user-space time with
 perf and (2) the text page faults themselves, repeated: each relink moves what was found,
-and a function that shared a window with one of them faults in the next round. The file's
-own symbols are kept (--fresh drops them), so that runs refine it. DIR must be a
+and a function that shared a window with one of them faults in the next round. What the
+guest's first process runs comes first: it maps the text anew. The file's own symbols are
+kept after those (--fresh drops them), so that runs refine it. DIR must be a
 build of vserver linked with the order file (lld); it is relinked after every round."""
 import argparse, bisect, os, subprocess, sys, tempfile
 
@@ -58,34 +59,49 @@ def symbols():
     return [s[0] for s in syms], [s[1] for s in syms], text
 
 
-def sampled():
-    sh(["perf", "record", "-q", "-e", "cpu-clock:u", "-F", "40000", "-o", data, "--"] +
-       workload(a.rounds), stdout=DN, stderr=DN)
-    out = sh(["perf", "report", "-i", data, "--no-demangle", "--comm", "vserver,vserver-init",
-              "--sort", "sym", "-g", "none", "--stdio"], stdout=subprocess.PIPE,
-             text=True, stderr=DN).stdout
-    return [l.split()[2] for l in out.splitlines() if "[.]" in l and len(l.split()) > 2]
-
-
-def faulting():
-    addrs, names, text = symbols()
-    sh(["perf", "record", "-q", "-e", "page-faults", "-c", "1", "-d", "-o", data, "--"] +
-       workload(5), stdout=DN, stderr=DN)
-    out = sh(["perf", "script", "-i", data, "-F", "comm,addr"], stdout=subprocess.PIPE,
-             text=True, stderr=DN).stdout
-    found, faults = [], 0
+def events(record, rounds, field):
+    """(pid, is the guest's first process, address) of each event of the vserver processes
+    in a workload run. That process is the one renamed vserver-init (a COMM event)."""
+    sh(["perf", "record", "-q"] + record + ["-o", data, "--"] + workload(rounds),
+       stdout=DN, stderr=DN)
+    out = sh(["perf", "script", "-i", data, "--show-task-events", "-F", "pid,comm," + field],
+             stdout=subprocess.PIPE, text=True, stderr=DN).stdout
+    inits, evs = set(), []
     for l in out.splitlines():
-        f = l.split()
-        if len(f) < 2 or f[0] not in ("vserver", "vserver-init"):
+        if "PERF_RECORD_COMM" in l and "vserver-init:" in l:
+            inits.add(l.split("vserver-init:")[1].split("/")[0])
             continue
-        addr = int(f[-1], 16)
+        f = l.split()
+        if len(f) >= 3 and f[0] in ("vserver", "vserver-init"):  # comm pid address
+            try:
+                evs.append((f[1], int(f[2], 16)))
+            except ValueError:
+                continue
+    return [(pid, pid in inits, addr) for pid, addr in evs]
+
+
+def classify(evs, into):
+    """Adds the text symbols of evs to into["child"] (the guest's first process, the one
+    that becomes vserver-init: a new process maps its text anew, so its code goes first and
+    dense) or into["rest"], in first-seen order. Returns the number of text events."""
+    addrs, names, text = symbols()
+    n = 0
+    for _, child, addr in evs:
         if not text[0] <= addr < text[1]:
             continue
-        faults += 1
+        n += 1
         i = bisect.bisect_right(addrs, addr) - 1
         if i >= 0:
-            found.append(names[i])
-    return found, faults / 5
+            into["child" if child else "rest"].append(names[i])
+    return n
+
+
+def sampled(into):
+    classify(events(["-e", "cpu-clock:u", "-F", "40000"], a.rounds, "ip"), into)
+
+
+def faulting(into):
+    return classify(events(["-e", "page-faults", "-c", "1", "-d"], 5, "addr"), into) / 5
 
 
 def write(order):
@@ -106,31 +122,29 @@ try:
     text = open(toml).read().replace(
         'style = "minit"', 'style = "minit"\ncommand = ["/bin/sleep", "infinity"]')
     open(toml, "w").write(text)
-    order = []
-    seen = set()
-
-    def add(syms):
-        for s in syms:
-            if s not in seen:
-                seen.add(s)
-                order.append(s)
-
+    found = {"child": [], "rest": []}
     if not a.fresh and os.path.exists(a.order):
-        add(l.strip() for l in open(a.order) if l.strip() and not l.startswith("#"))
+        found["rest"] += [l.strip() for l in open(a.order) if l.strip() and not l.startswith("#")]
+
+    def order():
+        seen, out = set(), []
+        for sym in found["child"] + found["rest"]:
+            if sym not in seen:
+                seen.add(sym)
+                out.append(sym)
+        return out
+
     relink()
-    found, per_round = faulting()
-    print(f"linked as is: {per_round:.0f} text page faults per start+exec+stop")
-    add(found)
-    add(sampled())
+    print(f"linked as is: {faulting(found):.0f} text page faults per start+exec+stop")
+    sampled(found)
     for i in range(a.iterations):
-        write(order)
+        write(order())
         relink()
-        found, per_round = faulting()
-        print(f"round {i + 1}: {len(order)} symbols ordered, {per_round:.0f} text page faults")
-        add(found)
-    write(order)
+        per_round = faulting(found)
+        print(f"round {i + 1}: {len(order())} symbols ordered, {per_round:.0f} text page faults")
+    write(order())
     relink()
-    print(f"wrote {a.order}: {len(order)} symbols")
+    print(f"wrote {a.order}: {len(order())} symbols")
 finally:
     subprocess.run([V, "ord", "stop"], stdin=DN, stdout=DN, stderr=DN)
     subprocess.run([V, "ord", "delete", "--yes"], stdin=DN, stdout=DN, stderr=DN)
