@@ -9,8 +9,9 @@ namespace vs::shim {
 
 /// Runs in the context's first process (pid 1). Forks the command (which execs argv after
 /// marking fds >= 3 close-on-exec; on exec failure it writes errno to `exec_report_fd` and
-/// exits 127), closes every fd >= 3 of its own, then reaps until the command ended and
-/// returns the exit code to _exit with: the command's code, or 128 + signal.
+/// exits 127; once the exec is past its point of no return, init writes 0 there), closes
+/// every fd >= 3 of its own, then reaps until the command ended and returns the exit code to
+/// _exit with: the command's code, or 128 + signal.
 int run_builtin_init(const std::vector<std::string>& argv, int exec_report_fd);
 
 /// The built-in init of a guest (init style minit, and the pid 1 under sysv's rc): starts
