@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the built-in defaults (/etc/vservers, /vservers, /run/vservers): build a
-# guest from the busybox method, start it, run commands in it, list it, stop it.
+# guest from the busybox method, start it, run commands in it, list it (vserver --list,
+# vserver-stat), stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -24,8 +25,9 @@ echo "== run commands inside: its own hostname, pid 1, root tree and capability 
 run $V $guest exec hostname
 run $V $guest exec ps -o pid,user,comm
 run $V $guest exec sh -c 'grep CapBnd /proc/self/status; ls /; exit 3' || echo "(exit status $? came through)"
-echo "== every guest and its state"
+echo "== every guest and its state; the running ones with their accounting"
 run $V --list
+run build-demo/tools/vserver-stat
 echo "== stop it; nothing is left"
 run $V $guest stop
 run $V $guest status || true
