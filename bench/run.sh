@@ -8,7 +8,7 @@
 # `guests`: vserver start/stop/exec against the C floor of ../shared/anchors-bench (nsrun -d,
 # kill, nsenter -a) and N guests started one after the other (bench_guests.py), in bench-private
 # configuration, vdir and run roots under /tmp/vs-bench-guests.
-#   sudo bench/run.sh order --build DIR [--rounds 40] [--iterations 6]
+#   sudo bench/run.sh order --build DIR [--rounds 60] [--iterations 6] [--fresh]
 #      (regenerates tools/vserver/startup.order from perf samples and text page faults of
 #      start/exec/stop rounds, relinking DIR's vserver after each; needs perf and lld; see
 #      bench/startup_order.py)
@@ -101,7 +101,10 @@ if [ "$mode" = guests ] || [ "$mode" = order ]; then
     VSERVER_CGROUP_PARENT=$cgparent
   trap 'cleanup; rm -rf "$groot"' EXIT
   if [ "$mode" = order ]; then
-    command -v perf >/dev/null || { echo "bench order: perf not found (apt-get install linux-perf)" >&2; exit 2; }
+    if ! command -v perf >/dev/null; then
+      echo "bench order: perf not found (apt-get install linux-perf)" >&2
+      exit 2
+    fi
     python3 "$here/startup_order.py" --build "$build" "${args[@]}"
   else
     python3 "$here/bench_guests.py" --vserver "$(cd "$build" && pwd)/tools/vserver" "${args[@]}"

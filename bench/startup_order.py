@@ -5,15 +5,15 @@ option startup_order). Run through `bench/run.sh order --build DIR` (bench-priva
 Why: on this machine a page fault costs about 10 us and every first touch of a 64 KiB window
 of text is one (the kernel's fault-around maps the rest of the window). Linked in archive
 order, `vserver NAME start` touched 46 windows in the tool and 26 again in the guest's first
-process (a new process maps text anew). With the code a start runs packed together, about
-half of those faults go.
+process (a new process maps text anew). With the code a start runs packed together, and the
+guest's first process's code first, about 18 remain.
 
 How: the functions a start, an exec and a stop run, from (1) sampling user-space time with
 perf and (2) the text page faults themselves, repeated: each relink moves what was found,
 and a function that shared a window with one of them faults in the next round. What the
 guest's first process runs comes first: it maps the text anew. The file's own symbols are
-kept after those (--fresh drops them), so that runs refine it. DIR must be a
-build of vserver linked with the order file (lld); it is relinked after every round."""
+kept after those (--fresh drops them), so that runs refine it. DIR must be a build of
+vserver linked with the order file (lld); it is relinked after every round."""
 import argparse, bisect, os, subprocess, sys, tempfile
 
 ap = argparse.ArgumentParser()
