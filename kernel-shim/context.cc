@@ -337,6 +337,10 @@ int context_child(const ContextTable& table, const CreateSpec& spec, uint64_t cr
       return 127;
     }
   }
+  if (spec.body) {
+    ::close(sync);  // the creator takes the EOF for "running"
+    return spec.body();
+  }
   if (spec.builtin_init && (spec.namespaces & CLONE_NEWPID)) {
     if (spec.init_stays) return run_guest_init(spec.argv, sync);
     return run_builtin_init(spec.argv, sync);
@@ -466,7 +470,7 @@ Result<ExitStatus> wait_forwarding(Child& child) {
 Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
                            const OnCreated& on_created) {
   bool stays = spec.init_stays && spec.builtin_init && (spec.namespaces & CLONE_NEWPID);
-  if (spec.argv.empty() && !stays) {
+  if (spec.argv.empty() && !stays && !spec.body) {
     return usage_error("command", "no command to run in the context");
   }
   if (auto r = check_attributes(spec.attrs); !r) return std::move(r).error();

@@ -19,6 +19,10 @@ struct CreateSpec {
   bool endsetup = false;           ///< seal before running the command
   bool builtin_init = true;        ///< in a new pid ns, run CMD under a minimal reaping init
   std::vector<std::string> argv;   ///< the command, run inside
+  /// Instead of argv: a function of the creator's, run in the context's first process once it
+  /// is set up and confined (with `endsetup`), whose result is that process's exit code. For
+  /// host code that must work on a guest tree without host privileges (build -m template).
+  std::function<int()> body;
   /// The context's attributes (confine.h); with `endsetup` they hold the command at once,
   /// else from the seal on. Empty: the secure defaults.
   std::map<std::string, std::string> attrs;
