@@ -583,11 +583,14 @@ TEST(HelperInit, StopsWithSigtermThenSigkillsWhatIgnoresItAfterKillAfter) {
   Helper h = start_init(init_args(
       {"sh", "-c",
        "sh -c 'trap \"\" TERM; echo ignoring; exec sleep 1000' & "
+       "sh -c 'trap \"echo other-got-term; exit 0\" TERM; echo other; "
+       "while :; do sleep 0.05; done' & "
        "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.05; done"},
       true, kKillAfterMs));
   EXPECT_EQ(h.reports(), std::vector<int>{0});
   ASSERT_TRUE(h.output.wait_for("ready")) << h.output.data();
   ASSERT_TRUE(h.output.wait_for("ignoring")) << h.output.data();
+  ASSERT_TRUE(h.output.wait_for("other")) << h.output.data();
   auto t0 = Clock::now();
   ASSERT_TRUE(h.child.signal(SIGTERM));
   auto st = h.wait();
@@ -597,8 +600,10 @@ TEST(HelperInit, StopsWithSigtermThenSigkillsWhatIgnoresItAfterKillAfter) {
   EXPECT_GE(elapsed, std::chrono::milliseconds(kKillAfterMs - 10))
       << "SIGKILL came before the kill-after time";
   EXPECT_TRUE(h.output.read_to_eof());
-  EXPECT_NE(h.output.data().find("got-term"), std::string::npos)
+  EXPECT_NE(h.output.data().find("\ngot-term"), std::string::npos)
       << "the command got no SIGTERM: " << h.output.data();
+  EXPECT_NE(h.output.data().find("other-got-term"), std::string::npos)
+      << "another process got no SIGTERM: " << h.output.data();
 }
 
 TEST(HelperInit, KillAfterIsADeadlineThatOtherSignalsDoNotPostpone) {
