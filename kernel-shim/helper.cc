@@ -76,8 +76,9 @@ Result<UniqueFd> open_helper() {
   if (!fd) {
     Error e = sys_error("memfd_create", kMemfdName);
     if (e.code == EACCES || e.code == EPERM) {
-      e.detail = "the kernel refuses executable memfds (sysctl vm.memfd_noexec is 2 in this pid "
-                 "namespace or an ancestor; the guest helper needs 0 or 1)";
+      e.detail =
+          "the kernel refuses executable memfds (sysctl vm.memfd_noexec is 2 in this pid "
+          "namespace or an ancestor; the guest helper needs 0 or 1)";
     }
     return e;
   }
@@ -90,8 +91,8 @@ Result<UniqueFd> open_helper() {
   }
   // From here on nobody changes the helper: not through this fd, not through
   // /proc/PID/fd/N or /proc/PID/exe of a process running it.
-  if (::fcntl(fd.get(), F_ADD_SEALS,
-              F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) <
+      0) {
     return sys_error("seal", std::string("memfd:") + kMemfdName);
   }
   return fd;

@@ -29,17 +29,20 @@ namespace vs::shim {
 std::string_view helper_image();
 
 /// A memfd holding the helper, sealed with F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
-/// F_SEAL_WRITE, close-on-exec (execveat runs it all the same: it is no script). Errors:
-/// memfd_create refused (a kernel with vm.memfd_noexec=2 is named in the message).
+/// F_SEAL_WRITE, close-on-exec (execveat runs it all the same: it is no script). Each call
+/// makes a new memfd (one page). Errors: memfd_create refused (a kernel with
+/// vm.memfd_noexec=2 is named in the message), write or seal failed.
 Result<UniqueFd> open_helper();
 
-/// How the helper runs as a context's first process.
+/// How the helper runs as a context's first process. It must be pid 1 of its pid namespace
+/// (else it refuses: a line on stderr, exit 126, nothing on the report fd).
 struct InitArgs {
   std::vector<std::string> argv;  ///< the command (execvp, PATH of the environment); may be
                                   ///< empty only with `stays`
   bool stays = false;             ///< stay after the command ended, until SIGTERM, SIGINT or
                                   ///< SIGPWR stops the context; else exit with its status
-  unsigned kill_after_ms = 5000;  ///< stays: SIGKILL what is left this long after the SIGTERM
+  unsigned kill_after_ms = 5000;  ///< stays: SIGKILL what is left this long after the first
+                                  ///< SIGTERM, SIGINT or SIGPWR (a deadline, not restarted)
   int report_fd = -1;             ///< the exec report channel (below); -1: none
   std::string title;              ///< what /proc/1/cmdline shows; empty: "vserver-init"
 };
@@ -50,10 +53,11 @@ std::vector<std::string> helper_init_argv(const InitArgs& args);
 std::vector<std::string> helper_exec_argv(const std::vector<std::string>& cmd, int report_fd);
 
 /// The exec report (both modes): on the report fd, a native int. If the command cannot be
-/// exec'd, the helper writes its errno there and exits 127. Exec mode: the fd is close-on-exec
-/// for the command, so the reader sees EOF once the command runs. Init mode: init writes 0
-/// once the command's exec is past its point of no return, then closes every fd >= 3 of its
-/// own (the command had them close-on-exec).
+/// exec'd, the helper writes its errno there (without a report fd: a line on stderr) and
+/// exits 127. Exec mode: the fd is close-on-exec for the command, so the reader sees EOF once
+/// the command runs. Init mode: init writes 0 once the command's exec is past its point of no
+/// return (and its title is set), then closes every fd >= 3 of its own (the command had them
+/// close-on-exec). Bad arguments: a line on stderr, exit 126, EOF without a report.
 
 /// Replaces the calling process with the helper from `helper_fd`: marks every fd >= 3 but
 /// `keep_fd` close-on-exec, clears close-on-exec on `keep_fd` (the report fd; -1: none), and

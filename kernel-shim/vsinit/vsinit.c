@@ -8,23 +8,24 @@
  *   vserver-exec [-r FD] -- COMMAND ARGS...
  *
  * Any other argv[0] (the kernel running us as the interpreter of a `#!/proc/self/exe` script
- * is the case that matters) is refused with exit code 126, as are bad options. The exec
- * report on FD is a native int: the errno of a failed exec (then exit 127), or, in init mode,
- * 0 once the command's exec is past its point of no return.
+ * is the case that matters) is refused with a line on stderr and exit code 126, as are bad
+ * options and init mode in a process that is not pid 1. The exec report on FD is a native
+ * int: the errno of a failed exec (then exit 127; without FD a line on stderr), or, in init
+ * mode, 0 once the command's exec is past its point of no return.
  */
 #include "arch.h"
 
 typedef unsigned long size_t;
 
+/* The same numbers on x86_64 and aarch64 (asm-generic). */
 enum {
-  kEPERM = 1, kENOENT = 2, kEINTR = 4, kEBADF = 9, kEAGAIN = 11, kEACCES = 13,
-  kENODEV = 19, kENOTDIR = 20, kENOEXEC = 8, kECHILD = 10, kENAMETOOLONG = 36,
-  kESTALE = 116, kETIMEDOUT = 110,
+  kENOENT = 2, kENOEXEC = 8, kECHILD = 10, kEACCES = 13, kENODEV = 19, kENOTDIR = 20,
+  kENAMETOOLONG = 36, kETIMEDOUT = 110, kESTALE = 116,
 };
 
 enum {
   kSIGHUP = 1, kSIGINT = 2, kSIGQUIT = 3, kSIGKILL = 9, kSIGUSR1 = 10, kSIGUSR2 = 12,
-  kSIGTERM = 15, kSIGCHLD = 17, kSIGCONT = 18, kSIGSTOP = 19, kSIGWINCH = 28, kSIGPWR = 30,
+  kSIGTERM = 15, kSIGCHLD = 17, kSIGCONT = 18, kSIGWINCH = 28, kSIGPWR = 30,
   kNSIG = 64,
 };
 
@@ -85,16 +86,21 @@ static __attribute__((noreturn)) void exit_now(int code) {
   for (;;) sys3(NR_exit_group, code, 0, 0);
 }
 
-/* "vsinit: WHAT ARG\n" on fd 2, then exit 126 (the program is not what was asked for). */
-static __attribute__((noreturn)) void refuse(const char* what, const char* arg) {
+/* "vsinit: ABCD\n" on fd 2 (parts may be NULL), cut at 255 bytes. */
+static void say(const char* a, const char* b, const char* c, const char* d) {
   char buf[256];
   size_t n = 0;
-  const char* parts[3] = {"vsinit: ", what, arg};
-  for (int i = 0; i < 3; ++i) {
+  const char* parts[5] = {"vsinit: ", a, b, c, d};
+  for (int i = 0; i < 5; ++i) {
     for (const char* s = parts[i]; s && *s && n < sizeof buf - 1; ++s) buf[n++] = *s;
   }
   buf[n++] = '\n';
   sys3(NR_write, 2, (long)buf, (long)n);
+}
+
+/* The program is not what was asked for: exit 126. */
+static __attribute__((noreturn)) void refuse(const char* what, const char* arg) {
+  say(what, arg, 0, 0);
   exit_now(126);
 }
 
@@ -112,6 +118,21 @@ static long parse_number(const char* s, long max) {
 
 static void report(int fd, int value) {
   if (fd >= 0) sys3(NR_write, fd, (long)&value, sizeof value);
+}
+
+/* The command cannot be exec'd: its errno on the report fd, or said on stderr where nobody
+ * reads a report; exit 127. */
+static __attribute__((noreturn)) void exec_failed(int report_fd, int err, const char* cmd) {
+  if (report_fd >= 0) {
+    report(report_fd, err);
+  } else {
+    char num[16];
+    char* p = num + sizeof num;
+    *--p = 0;
+    do *--p = (char)('0' + err % 10); while ((err /= 10) > 0 && p > num);
+    say("cannot exec ", cmd, ": errno ", p);
+  }
+  exit_now(127);
 }
 
 static const char* get_env(char** envp, const char* name) {
@@ -205,9 +226,12 @@ static long now_ms(void) {
   return ts.sec * 1000 + ts.nsec / 1000000;
 }
 
-/* What /proc/PID/cmdline shows: the kernel reads a process's argument area as NUL-separated
- * strings, unless the area's last byte is no NUL (setproctitle): then it shows the area up to
- * its first NUL. So TITLE, NULs, and a blank in the last byte. */
+/* What /proc/PID/cmdline shows: the kernel reads a process's argument area (the strings the
+ * exec copied, from argv[0] to the end of the last one) as NUL-separated strings, unless the
+ * area's last byte is no NUL (setproctitle's mark): then it shows the area up to its first
+ * NUL (fs/proc/base.c, get_mm_cmdline and get_mm_proctitle). So TITLE, NULs, and a blank in
+ * the last byte. Called once the command runs with its own copy of the area, so nothing of
+ * it needs saving first. */
 static void set_title(char** argv, int argc, const char* title) {
   char* start = argv[0];
   char* end = argv[argc - 1] + str_len(argv[argc - 1]) + 1;
@@ -237,10 +261,7 @@ struct InitOptions {
 static int start_command(const struct InitOptions* o, char** envp) {
   int pipe_fds[2];
   long r = sys3(NR_pipe2, (long)pipe_fds, kO_CLOEXEC | kO_NONBLOCK, 0);
-  if (r < 0) {
-    report(o->report_fd, (int)-r);
-    exit_now(127);
-  }
+  if (r < 0) exec_failed(o->report_fd, (int)-r, o->cmd[0]);
   long pid = sys6(NR_clone, kCLONE_VFORK | kSIGCHLD, 0, 0, 0, 0, 0);
   if (pid == 0) {
     set_mask(kSIG_SETMASK, 0);
@@ -256,10 +277,7 @@ static int start_command(const struct InitOptions* o, char** envp) {
     err = 0;
   }
   sys3(NR_close, pipe_fds[0], 0, 0);
-  if (err != 0) {
-    report(o->report_fd, err);
-    exit_now(127);
-  }
+  if (err != 0) exec_failed(o->report_fd, err, o->cmd[0]);
   return (int)pid;
 }
 
@@ -383,9 +401,7 @@ __attribute__((noreturn, used)) void vsinit_main(long* sp) {
     refuse("bad report fd", "");
   }
   set_mask(kSIG_SETMASK, 0);
-  int err = exec_command(o.cmd, envp);
-  report(o.report_fd, err);
-  exit_now(127);
+  exec_failed(o.report_fd, exec_command(o.cmd, envp), o.cmd[0]);
 }
 
 VSINIT_ENTRY(vsinit_main);

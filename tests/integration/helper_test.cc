@@ -237,8 +237,9 @@ Helper start(const std::function<Argv(int report_fd)>& argv_for, const StartSpec
     int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) return 120;
     if (spec.before_exec) spec.before_exec();
-    if (spec.uid != 0 && (::setgroups(0, nullptr) < 0 || ::setresgid(spec.uid, spec.uid, spec.uid) < 0 ||
-                          ::setresuid(spec.uid, spec.uid, spec.uid) < 0)) {
+    if (spec.uid != 0 &&
+        (::setgroups(0, nullptr) < 0 || ::setresgid(spec.uid, spec.uid, spec.uid) < 0 ||
+         ::setresuid(spec.uid, spec.uid, spec.uid) < 0)) {
       return 121;
     }
     exec_helper(helper_fd, rep, argv, spec.env);
@@ -348,9 +349,8 @@ class HelperExecFiles : public ::testing::Test {
 
 TEST_F(HelperExecFiles, SearchesPathPastMissingDeniedAndNonDirectoryEntries) {
   // ENOENT, ENOTDIR and EACCES all go on to the next entry (glibc's execvp).
-  Helper h = start_exec(
-      {"tool", "a b"},
-      with_path("/nonexistent:" + dir("other") + "/file:" + dir("denied") + ":" + dir("bin")));
+  Helper h = start_exec({"tool", "a b"}, with_path("/nonexistent:" + dir("other") +
+                                                   "/file:" + dir("denied") + ":" + dir("bin")));
   EXPECT_TRUE(exited(h.wait(), 0));
   EXPECT_TRUE(h.output.read_to_eof());
   EXPECT_EQ(h.output.data(), "right a b\n");
@@ -369,6 +369,14 @@ TEST_F(HelperExecFiles, ReportsEnoentForAMissingCommand) {
     EXPECT_EQ(h.reports(), std::vector<int>{ENOENT}) << "`" << cmd[0] << "`";
     EXPECT_TRUE(exited(h.wait(), 127)) << "`" << cmd[0] << "`";
   }
+}
+
+TEST(HelperExec, SaysExecErrorsOnStderrWithoutAReportFd) {
+  Helper h = start([](int) { return helper_exec_argv({"vs-no-such-command"}, -1); });
+  EXPECT_TRUE(exited(h.wait(), 127));
+  EXPECT_TRUE(h.output.read_to_eof());
+  EXPECT_EQ(h.output.data(),
+            "vsinit: cannot exec vs-no-such-command: errno " + std::to_string(ENOENT) + "\n");
 }
 
 TEST_F(HelperExecFiles, RunsAPathWithASlashAsItIs) {
@@ -421,8 +429,7 @@ TEST(HelperExec, PassesNoDescriptorBeyondStdio) {
   EXPECT_TRUE(exited(h.wait(), 0));
   EXPECT_TRUE(h.output.read_to_eof());
   // 3 is the directory ls reads: the first free number, so nothing else was open.
-  EXPECT_EQ(lines(h.output.data()), (std::set<std::string>{"0", "1", "2", "3"}))
-      << h.output.data();
+  EXPECT_EQ(lines(h.output.data()), (std::set<std::string>{"0", "1", "2", "3"})) << h.output.data();
 }
 
 TEST(HelperExec, StartsTheCommandWithDefaultSignalState) {
@@ -518,8 +525,8 @@ TEST(HelperInit, ReportsExecErrorsAndExits127) {
 
 TEST(HelperInit, ReapsOrphans) {
   // The subshells exit at once: their children become init's.
-  Helper h = start_init(init_args(
-      {"sh", "-c", "(sleep 0.3 &); (true &); (true &); echo forked; exec sleep 1000"}));
+  Helper h = start_init(
+      init_args({"sh", "-c", "(sleep 0.3 &); (true &); (true &); echo forked; exec sleep 1000"}));
   EXPECT_EQ(h.reports(), std::vector<int>{0});
   ASSERT_TRUE(h.output.wait_for("forked")) << h.output.data();
   const pid_t init = h.child.pid();
@@ -543,8 +550,7 @@ TEST(HelperInit, ForwardsSignalsToTheCommand) {
   for (bool stays : {false, true}) {
     SCOPED_TRACE(stays ? "stays" : "ends with the command");
     Helper h = start_init(init_args(
-        {"sh", "-c",
-         "trap 'echo got-usr1; exit 5' USR1; echo ready; while :; do sleep 0.05; done"},
+        {"sh", "-c", "trap 'echo got-usr1; exit 5' USR1; echo ready; while :; do sleep 0.05; done"},
         stays));
     EXPECT_EQ(h.reports(), std::vector<int>{0});
     ASSERT_TRUE(h.output.wait_for("ready")) << h.output.data();
@@ -580,13 +586,13 @@ TEST(HelperInit, StaysWithoutACommandUntilSigtermSigintOrSigpwr) {
 
 TEST(HelperInit, StopsWithSigtermThenSigkillsWhatIgnoresItAfterKillAfter) {
   constexpr unsigned kKillAfterMs = 300;
-  Helper h = start_init(init_args(
-      {"sh", "-c",
-       "sh -c 'trap \"\" TERM; echo ignoring; exec sleep 1000' & "
-       "sh -c 'trap \"echo other-got-term; exit 0\" TERM; echo other; "
-       "while :; do sleep 0.05; done' & "
-       "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.05; done"},
-      true, kKillAfterMs));
+  Helper h = start_init(
+      init_args({"sh", "-c",
+                 "sh -c 'trap \"\" TERM; echo ignoring; exec sleep 1000' & "
+                 "sh -c 'trap \"echo other-got-term; exit 0\" TERM; echo other; "
+                 "while :; do sleep 0.05; done' & "
+                 "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.05; done"},
+                true, kKillAfterMs));
   EXPECT_EQ(h.reports(), std::vector<int>{0});
   ASSERT_TRUE(h.output.wait_for("ready")) << h.output.data();
   ASSERT_TRUE(h.output.wait_for("ignoring")) << h.output.data();
@@ -636,8 +642,9 @@ TEST(HelperInit, ShowsItsTitleAndLeavesTheCommandsArgumentsAlone) {
   EXPECT_EQ(slurp(proc + "/comm"), "vserver-init\n");
   auto kids = children_of(h.child.pid());
   ASSERT_EQ(kids.size(), 1U) << describe(kids);
-  EXPECT_EQ(slurp("/proc/" + std::to_string(kids[0].pid) + "/cmdline"),
-            std::string("sleep\0" "1000\0", 11));
+  EXPECT_EQ(slurp("/proc/" + std::to_string(kids[0].pid) + "/cmdline"), std::string("sleep\0"
+                                                                                    "1000\0",
+                                                                                    11));
 
   Helper plain = start_init(init_args({}, true));
   EXPECT_EQ(plain.reports(), std::vector<int>{0});
@@ -666,8 +673,7 @@ TEST(HelperInit, RunsFromTheMemfdAndKeepsOnlyStdio) {
   // The command's: stdio and ls's own directory.
   ASSERT_TRUE(h.output.wait_for("\n3\n")) << h.output.data();
   ASSERT_TRUE(eventually([&] { return children_of(h.child.pid()).empty(); }));
-  EXPECT_EQ(lines(h.output.data()), (std::set<std::string>{"0", "1", "2", "3"}))
-      << h.output.data();
+  EXPECT_EQ(lines(h.output.data()), (std::set<std::string>{"0", "1", "2", "3"})) << h.output.data();
 }
 
 TEST(HelperInit, StartsTheCommandWithDefaultSignalState) {

@@ -33,9 +33,8 @@ TEST(HelperArgv, InitEveryOption) {
   a.kill_after_ms = 300;
   a.report_fd = 7;
   a.title = "vserver web1";
-  EXPECT_EQ(helper_init_argv(a),
-            (Argv{"vserver-init", "-r", "7", "-s", "-k", "300", "-t", "vserver web1", "--", "sh",
-                  "-c", "exec sleep 1"}));
+  EXPECT_EQ(helper_init_argv(a), (Argv{"vserver-init", "-r", "7", "-s", "-k", "300", "-t",
+                                       "vserver web1", "--", "sh", "-c", "exec sleep 1"}));
 }
 
 TEST(HelperArgv, InitStaysWithoutCommand) {
@@ -106,8 +105,8 @@ TEST(OpenHelper, GivesASealedCloseOnExecCopyOfTheImage) {
   struct stat st {};
   ASSERT_EQ(::fstat(f, &st), 0);
   EXPECT_EQ(static_cast<size_t>(st.st_size), image.size());
-  EXPECT_TRUE(st.st_mode & S_IXUSR) << "memfd without exec permission: mode " << std::oct
-                                    << st.st_mode;
+  EXPECT_TRUE(st.st_mode & S_IXUSR)
+      << "memfd without exec permission: mode " << std::oct << st.st_mode;
   std::string content(image.size() + 1, '\0');
   ssize_t n = ::pread(f, content.data(), content.size(), 0);
   ASSERT_EQ(n, static_cast<ssize_t>(image.size()));
