@@ -492,6 +492,36 @@ TEST(HelperRefuses, OtherNamesAndBadOptions) {
   }
 }
 
+// vm.memfd_noexec belongs to a pid namespace: set it in a new one only. Returns what the
+// child saw: 0 an executable memfd, EACCES with the sysctl named, else a failure code.
+int open_helper_with_memfd_noexec(const char* value) {
+  auto child = Child::spawn({.flags = CLONE_NEWPID}, [&]() -> int {
+    UniqueFd f(::open("/proc/sys/vm/memfd_noexec", O_WRONLY | O_CLOEXEC));
+    if (!f || ::write(f.get(), value, 1) != 1) return 100;
+    auto fd = open_helper();
+    if (fd) {
+      struct stat st {};
+      return ::fstat(fd->get(), &st) == 0 && (st.st_mode & 0111) == 0111 ? 0 : 101;
+    }
+    if (fd.error().message().find("vm.memfd_noexec") == std::string::npos) return 102;
+    return fd.error().code;
+  });
+  if (!child) return -1;
+  auto st = child->wait();
+  return st ? st->as_exit_code() : -1;
+}
+
+TEST(HelperMemfd, ExecutableUnderMemfdNoexec1AndANamedErrorUnder2) {
+  const std::string before = slurp("/proc/sys/vm/memfd_noexec");
+  // 1: memfds are noexec unless asked for: open_helper() asks (MFD_EXEC).
+  EXPECT_EQ(open_helper_with_memfd_noexec("1"), 0)
+      << "100: sysctl not written, 101: memfd not executable";
+  // 2: no executable memfd at all.
+  EXPECT_EQ(open_helper_with_memfd_noexec("2"), EACCES)
+      << "0: executable memfd made, 100: sysctl not written, 102: sysctl not named";
+  EXPECT_EQ(slurp("/proc/sys/vm/memfd_noexec"), before) << "the host's value changed";
+}
+
 // ----- init mode -----
 
 InitArgs init_args(Argv cmd, bool stays = false, unsigned kill_after_ms = 5000) {
@@ -661,6 +691,21 @@ TEST(HelperInit, RunsFromTheMemfdAndKeepsOnlyStdio) {
   char buf[256] = {};
   ASSERT_GT(::readlink((proc + "/exe").c_str(), buf, sizeof buf - 1), 0) << strerror(errno);
   EXPECT_EQ(std::string(buf).rfind("/memfd:vsinit", 0), 0U) << buf;
+  // CVE-2019-5736: whoever reaches init's exe cannot change it, not even root. While it
+  // runs, the kernel refuses to open it for writing (ETXTBSY); at any time the seals refuse
+  // writes and size changes, on every open file of the memfd.
+  UniqueFd exe_ro(::open((proc + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(exe_ro) << strerror(errno);
+  EXPECT_EQ(::fcntl(exe_ro.get(), F_GET_SEALS),
+            F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+  UniqueFd exe_rw(::open((proc + "/exe").c_str(), O_WRONLY | O_CLOEXEC));
+  if (exe_rw) {
+    errno = 0;
+    EXPECT_EQ(::write(exe_rw.get(), "x", 1), -1) << "wrote into the running helper";
+    EXPECT_EQ(errno, EPERM);
+  } else {
+    EXPECT_EQ(errno, ETXTBSY) << strerror(errno);
+  }
   // Init's own descriptors: stdio only.
   std::set<std::string> fds;
   DIR* d = ::opendir((proc + "/fd").c_str());
