@@ -1,6 +1,12 @@
-// Creating, migrating into, entering and sealing contexts.
+// Creating, migrating into, entering and sealing contexts: the shim's API. The work is split by
+// concept: context_create.cc (xid choice and the creator's checklist), context_child.cc (the
+// first process's checklist), context_sync.{h,cc} (their exchange), context_enter.cc (running
+// in, moving into, sealing a live context). Every process the shim starts inside a context
+// ends as the helper from a sealed memfd (helper.h), with an environment given here, never
+// the caller's.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -19,6 +25,21 @@ struct CreateSpec {
   bool endsetup = false;           ///< seal before running the command
   bool builtin_init = true;        ///< in a new pid ns, run CMD under a minimal reaping init
   std::vector<std::string> argv;   ///< the command, run inside
+  /// The command's whole environment ("KEY=VALUE"); empty: default_env(). Nothing of the
+  /// creator's own environment reaches the context.
+  std::vector<std::string> env;
+  /// Fds of the creator's that the first process gets as its 0, 1, 2 (-1: the creator's own).
+  /// It always runs in a session of its own.
+  std::array<int, 3> stdio = {-1, -1, -1};
+  /// One of `stdio` that becomes the first process's controlling terminal (a pty slave).
+  int controlling_tty = -1;
+  /// Without `detach`: how the creator waits for the first process once it runs (default:
+  /// wait_forwarding), e.g. a stdio relay's loop (lib/base/stdio_relay.h).
+  std::function<Result<ExitStatus>(Child& first)> wait;
+  /// With init_stays: what is left this long after init asked every process to end is killed.
+  unsigned init_kill_after_ms = 5000;
+  /// What the built-in init's /proc/1/cmdline shows; empty: "vserver-init".
+  std::string init_title;
   /// Instead of argv: a function of the creator's, run in the context's first process once it
   /// is set up and confined (with `endsetup`), whose result is that process's exit code. For
   /// host code that must work on a guest tree without host privileges (build -m template).
@@ -64,9 +85,14 @@ struct CreateSpec {
   /// what a killed start left). Its error ends the creation.
   std::function<Result<void>(Xid xid)> on_xid;
   /// Called at each step of the creation ("locked", "cgroup", "unixscope", "namespaces",
-  /// "state", "go", "exec"):
-  /// crash tests stop the creator there.
+  /// "state", "go", "exec"): crash tests stop the creator there.
   std::function<void(const char* step)> at_step;
+  /// Test hook: called before each step of the creator ("xid", "entry", "cgroup",
+  /// "unixscope", "channels", "clone", "attach", "pins", "state", "host-setup", "go",
+  /// "exec") and of the first process ("child-mounts", "child-userns", "child-timens",
+  /// "child-loopback", "child-cgroupns", "child-unixscope", "child-confine", "child-stdio",
+  /// "child-exec"); an error it returns fails that step, as a real failure there would.
+  std::function<Result<void>(const char* step)> inject;
   /// Told, once, of a protection the kernel cannot give this context (the creation goes
   /// on): a context on the host's network stack without the BPF LSM (unixscope.h).
   std::function<void(const std::string& warning)> warn;
@@ -82,42 +108,67 @@ using OnCreated = std::function<void(Xid)>;
 Result<int> create_and_run(const ContextTable& table, const CreateSpec& spec,
                            const OnCreated& on_created);
 
+/// The environment a process in a context gets when none is given: PATH only.
+std::vector<std::string> default_env();
+
+/// A live context, resolved once: every later step works on this, never on the xid again (a
+/// stopped context's xid may be taken by the next one meanwhile).
+struct ContextHandle {
+  ContextState state;
+  /// A pidfd of its first process when that runs (its start time checked against the state,
+  /// so a reused pid is not taken for it); invalid otherwise.
+  UniqueFd init;
+};
+
+/// Resolves a live context: reaps it if dead, reads its state, opens its first process. No
+/// context: a kNotFound error (exit 3).
+Result<ContextHandle> open_context(const ContextTable& table, Xid xid);
+
 /// How a command runs inside a context (vserver exec/enter): whom as, where, with what.
 struct RunOptions {
   /// Switch to this user after confinement (needs SETUID/SETGID in the context's bounds).
   std::optional<uid_t> uid;
   gid_t gid = 0;
   std::vector<gid_t> groups;  ///< supplementary groups (with uid)
-  /// The environment of the command; std::nullopt keeps the caller's.
-  std::optional<std::vector<std::string>> env;
+  /// The command's whole environment; empty: default_env(). Never the caller's.
+  std::vector<std::string> env;
   std::string cwd;  ///< inside the context; empty: "/" when the root changes, else unchanged
-  /// A terminal for the command: it becomes the session leader with this as its controlling
-  /// tty and stdin/stdout/stderr. -1: the caller's stdio.
-  int tty_fd = -1;
+  /// Fds of the caller's that become the command's 0, 1, 2 (-1: the caller's own: only for
+  /// the host's own chains, e.g. vcontext; lib/base/stdio_relay.h makes ones for guests).
+  std::array<int, 3> stdio = {-1, -1, -1};
+  /// One of `stdio` that becomes the command's controlling terminal (a pty slave); -1: none.
+  /// The command always runs in a session of its own.
+  int controlling_tty = -1;
 };
 
-/// Starts argv inside an existing context like migrate_and_run() and returns as soon as it
-/// was exec'd: the caller waits for the returned child.
-Result<Child> spawn_in_context(const ContextTable& table, Xid xid,
+/// Starts argv inside the context `ctx` and returns as soon as it was exec'd: the caller
+/// waits for the returned child. Joins its cgroups and every namespace (through the init's
+/// pidfd, or the pins), confined like its members when sealed. The context is checked to be
+/// still the one `ctx` was opened on (its init alive after its cgroups were opened): a
+/// changed one is a kWrongState error, never another context. A private context (flag
+/// private) refuses entrants.
+Result<Child> spawn_in_context(const ContextTable& table, const ContextHandle& ctx,
                                const std::vector<std::string>& argv, const RunOptions& opts);
 
-/// Waits for a child while passing SIGHUP, SIGINT, SIGQUIT and SIGTERM of the caller on to it.
-Result<ExitStatus> wait_forwarding(Child& child);
-
-/// Runs argv inside an existing context: joins its cgroups and every namespace (through a
-/// pidfd of its init, or the pins), and waits for it. Returns its exit code. In a sealed
-/// context the command is confined like its members (confine.h); a private context (flag
-/// private) refuses entrants.
+/// Runs argv inside the context `xid` (open_context + spawn_in_context) and waits for it,
+/// passing SIGHUP, SIGINT, SIGQUIT and SIGTERM on. Returns its exit code.
 Result<int> migrate_and_run(const ContextTable& table, Xid xid,
-                            const std::vector<std::string>& argv);
+                            const std::vector<std::string>& argv, const RunOptions& opts);
 
 /// Moves the calling process itself into the context (cgroups and namespaces); with
 /// `endsetup` also seals it (a sealed context is a wrong-state error, nothing moved). If the
 /// context has its own pid namespace and the caller is not in it yet, the caller forks:
 /// the returned value is then the exit code the parent must exit with after the child
 /// (which gets std::nullopt and goes on) ended. The caller is confined (confine.h) when the
-/// context is sealed afterwards, and should exec its command next.
+/// context is sealed afterwards, and must run its command with exec_in_context() next.
 Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool endsetup);
+
+/// Execs argv (PATH search) in a process that moved itself into a context, through the
+/// helper (`helper_fd` from open_helper(), opened before the move) so that the image doing
+/// the exec is no host file; `env` is the command's whole environment (empty:
+/// default_env()). Returns only on failure (the exec error).
+Error exec_in_context(int helper_fd, const std::vector<std::string>& argv,
+                      const std::vector<std::string>& env);
 
 /// A pidfd of the context's first process if it still runs (its start time checked against
 /// the state, so a reused pid is not taken for it); an invalid fd otherwise.

@@ -241,6 +241,11 @@ Result<bool> ContextTable::reap(Xid xid, bool force, bool wait) const {
     if (lk.error().code == EWOULDBLOCK) return false;  // being created or changed
     return std::move(lk).error();
   }
+  return reap_locked(xid, std::move(*lk), force);
+}
+
+Result<bool> ContextTable::reap_locked(Xid xid, FileLock lock, bool force) const {
+  FileLock* lk = &lock;
   auto state = read_state(xid);
   if (state && state->persistent && !force) return false;
   auto live = alive(xid);

@@ -97,6 +97,9 @@ class ContextTable {
   /// reaped. Skips (false) an entry whose lock is held by someone else (being created),
   /// unless `wait` (the creator, after its context's first process ended).
   Result<bool> reap(Xid xid, bool force = false, bool wait = false) const;
+  /// reap() by a caller that holds the entry's lock already (lock()); it is released, and
+  /// its file removed with the entry.
+  Result<bool> reap_locked(Xid xid, FileLock lock, bool force = false) const;
   /// The xids that have an entry (dead or alive), without reaping or locking anything.
   Result<std::vector<Xid>> entries() const;
   /// The xids that have an entry, after reaping the dead ones.

@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/base/scope_exit.h"
 #include "lib/base/syscall.h"
 
 #ifndef P_PIDFD
@@ -100,6 +103,30 @@ Result<void> Child::signal(int sig) const {
 void Child::release() {
   pid_ = -1;
   pidfd_.reset();
+}
+
+Result<ExitStatus> wait_forwarding(Child& child) {
+  sigset_t set, old;
+  ::sigemptyset(&set);
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) ::sigaddset(&set, s);
+  ::sigprocmask(SIG_BLOCK, &set, &old);
+  ScopeExit restore([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+  UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sfd) return sys_error("signalfd", "");
+  for (;;) {
+    struct pollfd fds[2] = {{child.pidfd(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("poll", "");
+    }
+    if (fds[1].revents & POLLIN) {
+      struct signalfd_siginfo si {};
+      while (::read(sfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        (void)child.signal(static_cast<int>(si.ssi_signo));
+      }
+    }
+    if (fds[0].revents & POLLIN) return child.wait();
+  }
 }
 
 }  // namespace vs

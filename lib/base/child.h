@@ -58,4 +58,7 @@ class Child {
   UniqueFd pidfd_;
 };
 
+/// Waits for `child` while passing SIGHUP, SIGINT, SIGQUIT and SIGTERM of the caller on to it.
+Result<ExitStatus> wait_forwarding(Child& child);
+
 }  // namespace vs

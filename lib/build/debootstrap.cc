@@ -35,6 +35,7 @@
 #include "kernel-shim/context.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
+#include "lib/base/stdio_relay.h"
 #include "lib/build/build.h"
 #include "lib/build/entry_check.h"
 #include "lib/build/staging.h"
@@ -159,26 +160,22 @@ Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run
   // FSETID, SETUID, SETGID, SETFCAP, SYS_CHROOT.
   spec.attrs = {};
   spec.argv = run.argv;
-  const ConfinedRun* r = &run;
-  spec.child_setup = [r]() -> Result<void> {
-    // In the context's first process, still privileged: the host's /dev/null is reachable
-    // only before the guest root replaces `/`.
-    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!null) return sys_error("open", "/dev/null");
-    int out = r->output_fd >= 0 ? r->output_fd : STDERR_FILENO;
-    if (::dup2(null.get(), STDIN_FILENO) < 0) return sys_error("dup2", "stdin");
-    if (::dup2(out, STDOUT_FILENO) < 0) return sys_error("dup2", "stdout");
-    if (::dup2(out, STDERR_FILENO) < 0) return sys_error("dup2", "stderr");
-    // Nothing of the caller's environment reaches the build. container=lxc: debootstrap
-    // then neither tests mknod on the target nor needs it for /dev (see the top of file).
-    ::clearenv();
-    ::setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
-    ::setenv("LC_ALL", "C", 1);
-    ::setenv("HOME", "/root", 1);
-    ::setenv("DEBIAN_FRONTEND", "noninteractive", 1);
-    ::setenv("container", "lxc", 1);
-    return enter_guest_root(r->root);
+  // Nothing of the caller's environment reaches the build. container=lxc: debootstrap then
+  // neither tests mknod on the target nor needs it for /dev (see the top of file).
+  spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/root",
+              "DEBIAN_FRONTEND=noninteractive", "container=lxc"};
+  // Its output reaches `output_fd` (or our stderr) through pipes: no fd of ours (a terminal,
+  // the capture file) is handed to the package scripts; its stdin is empty.
+  const int out = run.output_fd >= 0 ? run.output_fd : STDERR_FILENO;
+  auto relay = StdioRelay::pipes({-1, out, out});
+  if (!relay) return std::move(relay).error();
+  spec.stdio = relay->child_fds();
+  spec.wait = [&relay](Child& first) {
+    relay->close_child_ends();
+    return relay->run(first);
   };
+  const ConfinedRun* r = &run;
+  spec.child_setup = [r]() -> Result<void> { return enter_guest_root(r->root); };
   return shim::create_and_run(table, spec, nullptr);
 }
 

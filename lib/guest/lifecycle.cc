@@ -19,6 +19,8 @@
 #include "kernel-shim/netiso.h"
 #include "kernel-shim/seccomp.h"
 #include "lib/base/fs_at.h"
+#include "lib/base/pty.h"
+#include "lib/base/stdio_relay.h"
 #include "lib/base/parse.h"
 #include "lib/base/syscall.h"
 #include "lib/guest/passwd.h"
@@ -139,11 +141,12 @@ bool wait_pidfd(int pidfd, Clock::time_point deadline) {
   }
 }
 
-// Waits until the context's cgroup has no process, or the deadline passed.
+// Waits until the context's cgroup has no process, or the deadline passed. A populated file
+// that cannot be read counts as "not empty": stop then kills.
 bool wait_empty(const shim::ContextCgroup& cg, Clock::time_point deadline) {
   for (;;) {
     auto pop = cg.populated();
-    if (!pop || !*pop) return true;
+    if (pop && !*pop) return true;
     if (Clock::now() >= deadline) return false;
     struct timespec ts {0, 2'000'000};
     ::nanosleep(&ts, nullptr);
@@ -197,22 +200,28 @@ Result<void> write_index(const ContextTable& table, const std::string& name, Xid
 
 }  // namespace
 
-Result<std::optional<ContextState>> find_guest_context(const ContextTable& table,
-                                                       const GuestConfig& config) {
-  auto matches = [&](Xid x) -> std::optional<ContextState> {
-    auto st = table.lookup(x);
-    if (st && st->name == config.name) return std::move(*st);
+Result<std::optional<shim::ContextHandle>> find_guest_context(const ContextTable& table,
+                                                              const GuestConfig& config) {
+  auto matches = [&](Xid x) -> std::optional<shim::ContextHandle> {
+    auto ctx = shim::open_context(table, x);
+    if (ctx && ctx->state.name == config.name) return std::move(*ctx);
     return std::nullopt;
   };
   if (config.xid) return matches(*config.xid);
   auto text = read_file(index_path(table, config.name), 64);
   if (!text) {
-    if (text.error().code == ENOENT) return std::optional<ContextState>();
+    if (text.error().code == ENOENT) return std::optional<shim::ContextHandle>();
     return std::move(text).error();
   }
   auto x = Xid::parse(std::string_view(*text).substr(0, text->find('\n')));
-  if (!x) return std::optional<ContextState>();
+  if (!x) return std::optional<shim::ContextHandle>();
   return matches(*x);
+}
+
+std::vector<std::string> guest_init_env() {
+  std::vector<std::string> env = shim::default_env();
+  env.push_back("container=vserver");
+  return env;
 }
 
 Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
@@ -246,7 +255,8 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   if (!running) return std::move(running).error().wrap(what);
   if (*running) {
     return make_error(ErrorKind::kWrongState, "start", g.name,
-                      "already running (context " + (*running)->xid.str() + ")", EALREADY);
+                      "already running (context " + (*running)->state.xid.str() + ")",
+                      EALREADY);
   }
   // The root tree: refused before anything is created if it is missing or hostile (E13).
   auto root = open_path(g.vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
@@ -278,6 +288,8 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   spec.builtin_init = g.init_style != InitStyle::kPlain;
   spec.init_stays = true;
   spec.argv = effective_init_command(g);
+  spec.env = guest_init_env();
+  spec.init_title = "vserver-init: " + g.name;
   spec.attrs = guest_attrs(g);
   spec.v1_controllers = guest_v1_controllers(table, g);
   spec.setup_early = !rootspec.cgroup_read_only;  // the guest root needs no cgroup namespace
@@ -357,7 +369,20 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
   if (!*found) {
     return make_error(ErrorKind::kWrongState, "stop", g.name, "is not running", ESRCH);
   }
-  const ContextState st = std::move(**found);
+  const shim::ContextHandle ctx = std::move(**found);
+  const ContextState& st = ctx.state;
+  if (opts.at_step) opts.at_step("stop-resolved");
+  // The entry's lock from here to the reap: nobody reaps the entry or takes its xid
+  // meanwhile, so what is found by xid below is this guest's. Checked once more under it:
+  // an init that ended on its own may have been reaped and its xid taken by another guest.
+  auto entry_lock = table.lock(st.xid, true);
+  if (!entry_lock) return std::move(entry_lock).error().wrap(what);
+  auto now = table.read_state(st.xid);
+  if (!now || now->name != g.name || now->init_pid != st.init_pid ||
+      now->init_start != st.init_start) {
+    return make_error(ErrorKind::kWrongState, "stop", g.name,
+                      "is not running (its context " + st.xid.str() + " ended meanwhile)", ESRCH);
+  }
   StopResult result;
   result.xid = st.xid;
   if (auto r = run_script(g, roots, "pre-stop", st.xid); !r) return std::move(r).error();
@@ -370,17 +395,27 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
       // The guest's own shutdown sequence first: `rc 0` inside, bounded by the timeout.
       auto cmd = effective_init_command(g);
       std::vector<std::string> argv = {cmd.front(), "0"};
-      auto child = shim::spawn_in_context(table, st.xid, argv, shim::RunOptions{});
-      if (child) {
-        if (!wait_pidfd(child->pidfd(), deadline)) (void)child->signal(SIGKILL);
-        (void)child->wait();
+      shim::RunOptions run;
+      run.env = guest_init_env();
+      auto child = shim::spawn_in_context(table, ctx, argv, run);
+      if (!child) {
+        result.warnings.push_back("`" + argv[0] + " 0` did not run: " + child.error().message());
+      } else {
+        if (!wait_pidfd(child->pidfd(), deadline)) {
+          (void)child->signal(SIGKILL);
+          result.warnings.push_back("`" + argv[0] + " 0` was killed after the timeout");
+        }
+        auto status = child->wait();
+        if (status && status->as_exit_code() != 0 && status->as_exit_code() != 128 + SIGKILL) {
+          result.warnings.push_back("`" + argv[0] + " 0` exited with " +
+                                    std::to_string(status->as_exit_code()));
+        }
       }
     }
-    UniqueFd init = shim::open_init(table, st);
-    if (init) {
+    if (ctx.init) {
       int sig = effective_stop_signal(g);
-      if (sys::pidfd_send_signal(init.get(), sig, nullptr, 0) == 0) {
-        ended = wait_pidfd(init.get(), deadline);
+      if (sys::pidfd_send_signal(ctx.init.get(), sig, nullptr, 0) == 0) {
+        ended = wait_pidfd(ctx.init.get(), deadline);
       }
     }
   }
@@ -390,7 +425,16 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
     result.killed = true;
     if (auto r = cg->kill(SIGKILL); !r) return std::move(r).error().wrap(what);
   }
-  auto reaped = table.reap(st.xid, true, true);
+  auto populated = cg->populated();
+  if (!populated || *populated) {
+    return make_error(ErrorKind::kWrongState, "stop", g.name,
+                      populated ? "processes of context " + st.xid.str() +
+                                      " are left after the kill; it stays registered"
+                                : "cannot tell whether context " + st.xid.str() +
+                                      " is empty: " + populated.error().message(),
+                      EBUSY);
+  }
+  auto reaped = table.reap_locked(st.xid, std::move(*entry_lock), true);
   if (!reaped) return std::move(reaped).error().wrap(what);
   ::unlink(index_path(table, g.name).c_str());
   if (auto r = run_script(g, roots, "post-stop", st.xid); !r) {
@@ -400,14 +444,9 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
 }
 
 Result<Child> spawn_in_guest(const ContextTable& table, const GuestConfig& config,
-                             const std::vector<std::string>& argv, const ExecOptions& opts) {
+                             const shim::ContextHandle& ctx, const std::vector<std::string>& argv,
+                             const ExecOptions& opts, shim::RunOptions run) {
   const std::string what = "run in " + config.name;
-  auto found = find_guest_context(table, config);
-  if (!found) return std::move(found).error().wrap(what);
-  if (!*found) {
-    return make_error(ErrorKind::kWrongState, "exec", config.name, "is not running", ESRCH);
-  }
-  shim::RunOptions ro;
   GuestUser user;
   user.name = "root";
   user.home = "/root";
@@ -417,22 +456,80 @@ Result<Child> spawn_in_guest(const ContextTable& table, const GuestConfig& confi
     auto u = lookup_guest_user(root->get(), config.vdir, opts.user);
     if (!u) return std::move(u).error().wrap(what);
     user = std::move(*u);
-    ro.uid = user.uid;
-    ro.gid = user.gid;
-    ro.groups = user.groups;
+    run.uid = user.uid;
+    run.gid = user.gid;
+    run.groups = user.groups;
   }
-  ro.env = clean_env(user, opts.term);
-  ro.tty_fd = opts.tty_fd;
-  ro.cwd = opts.tty_fd >= 0 ? user.home : "/";
-  return shim::spawn_in_context(table, (*found)->xid, argv, ro);
+  run.env = clean_env(user, opts.term);
+  if (run.cwd.empty()) run.cwd = "/";
+  return shim::spawn_in_context(table, ctx, argv, run);
 }
 
-Result<std::string> guest_shell(const GuestConfig& config, const std::string& user) {
-  auto root = open_path(config.vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
-  if (!root) return std::move(root).error();
-  auto u = lookup_guest_user(root->get(), config.vdir, user.empty() ? "root" : user);
-  if (!u) return std::string("/bin/sh");
-  return u->shell;
+namespace {
+
+// The relay for a command of `ctx`: a pty of the guest's own devpts (else the host's) when
+// asked for, else pipes.
+Result<StdioRelay> guest_stdio(const ContextTable& table, const shim::ContextHandle& ctx,
+                               TtyMode mode) {
+  bool tty = mode == TtyMode::kAlways ||
+             (mode == TtyMode::kAuto && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO));
+  if (!tty) return StdioRelay::pipes();
+  Result<Pty> pty = make_error(ErrorKind::kFailed, "open", "pty", "no guest devpts", ENOENT);
+  const std::string root =
+      table.config().proc_root + "/" + std::to_string(ctx.state.init_pid) + "/root";
+  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // The init still lives after its root was opened: the root is the init's, not that of a
+  // process that got its pid since.
+  if (ctx.init && root_fd && sys::pidfd_send_signal(ctx.init.get(), 0, nullptr, 0) == 0) {
+    pty = open_devpts_pty(root_fd.get());
+  }
+  if (!pty) pty = open_pty();
+  if (!pty) return std::move(pty).error();
+  return StdioRelay::pty(std::move(pty->master), std::move(pty->slave));
+}
+
+Result<ExitStatus> run_relayed(const ContextTable& table, const GuestConfig& config,
+                               const std::vector<std::string>& argv, const ExecOptions& opts,
+                               bool login) {
+  auto found = find_guest_context(table, config);
+  if (!found) return std::move(found).error().wrap("run in " + config.name);
+  if (!*found) {
+    return make_error(ErrorKind::kWrongState, login ? "enter" : "exec", config.name,
+                      "is not running", ESRCH);
+  }
+  const shim::ContextHandle& ctx = **found;
+  if (opts.at_step) opts.at_step("exec-resolved");
+  std::vector<std::string> cmd = argv;
+  shim::RunOptions run;
+  if (login) {
+    auto root = open_path(config.vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    if (!root) return std::move(root).error().wrap("enter " + config.name);
+    auto u = lookup_guest_user(root->get(), config.vdir, opts.user.empty() ? "root" : opts.user);
+    cmd = {u ? u->shell : "/bin/sh", "-l"};
+    run.cwd = u ? u->home : "/";
+  }
+  auto relay = guest_stdio(table, ctx, opts.tty);
+  if (!relay) return std::move(relay).error().wrap("run in " + config.name);
+  auto fds = relay->child_fds();
+  run.stdio = fds;
+  run.controlling_tty = relay->controlling_tty();
+  auto child = spawn_in_guest(table, config, ctx, cmd, opts, run);
+  relay->close_child_ends();
+  if (!child) return std::move(child).error();
+  return relay->run(*child);
+}
+
+}  // namespace
+
+Result<ExitStatus> exec_in_guest(const ContextTable& table, const GuestConfig& config,
+                                 const std::vector<std::string>& argv, const ExecOptions& opts) {
+  if (argv.empty()) return usage_error("command", "exec needs CMD");
+  return run_relayed(table, config, argv, opts, false);
+}
+
+Result<ExitStatus> enter_guest(const ContextTable& table, const GuestConfig& config,
+                               const ExecOptions& opts) {
+  return run_relayed(table, config, {}, opts, true);
 }
 
 }  // namespace vs

@@ -24,10 +24,16 @@ namespace vs {
 /// a time, whatever its xid. The table must be prepared.
 Result<FileLock> lock_guest(const shim::ContextTable& table, std::string_view name);
 
-/// The live context of guest `name` (its state's name), if any: the static xid's entry, or a
-/// scan of the table for a dynamic one. Dead entries are reaped on the way.
-Result<std::optional<shim::ContextState>> find_guest_context(const shim::ContextTable& table,
-                                                             const GuestConfig& config);
+/// The live context of the guest, if any, resolved once (its state, whose name is the
+/// guest's, and a pidfd of its init): the static xid's entry, or the one its index names.
+/// Dead entries are reaped on the way. Whoever acts on the guest afterwards works through
+/// this handle (shim::spawn_in_context, stop_guest), never through the xid again.
+Result<std::optional<shim::ContextHandle>> find_guest_context(const shim::ContextTable& table,
+                                                              const GuestConfig& config);
+
+/// The environment of a guest's init (and of what it starts): PATH and container=vserver;
+/// nothing of the caller's.
+std::vector<std::string> guest_init_env();
 
 struct StartHooks {
   /// Test hook: called at each named step (see CreateSpec::at_step, plus "guest-locked").
@@ -47,34 +53,58 @@ Result<shim::Xid> start_guest(const shim::ContextTable& table, const ConfigRoots
 struct StopOptions {
   std::optional<unsigned> timeout;  ///< seconds; empty: the guest's init.stop_timeout
   bool kill = false;                ///< no polite request: kill at once
+  /// Test hook: called at "stop-resolved" (the context found, nothing done to it yet).
+  std::function<void(const char* step)> at_step;
 };
 
 /// What stop did.
 struct StopResult {
   shim::Xid xid{0};
   bool killed = false;  ///< processes were left after the timeout and were killed
+  std::vector<std::string> warnings;  ///< what went wrong on the way (sysv `rc 0`), said once
 };
 
 /// Stops a running guest: pre-stop; sysv: `rc 0` inside; the stop signal to init; waits for the
 /// context to empty up to the timeout, then kills it atomically; unpins, removes cgroups and
-/// network pieces; post-stop. A guest that is not running is a kWrongState error (after any
-/// half-started leftover of it was cleaned up).
+/// network pieces; post-stop. All of it under the guest's lock and its context's entry lock,
+/// checked to be still the context that was found (a guest that ended meanwhile and whose
+/// xid another guest took is "not running", and the other guest is left alone). A guest that
+/// is not running is a kWrongState error (after any half-started leftover of it was cleaned
+/// up); so is one whose processes outlive the kill (its entry and index then stay).
 Result<StopResult> stop_guest(const shim::ContextTable& table, const ConfigRoots& roots,
                               const GuestConfig& config, const StopOptions& opts = {});
 
-struct ExecOptions {
-  std::string user;  ///< NAME or UID from the guest's /etc/passwd; empty: root
-  int tty_fd = -1;   ///< a pty slave for the command (enter); -1: the caller's stdio
-  std::string term;  ///< TERM for the command; empty: none
+/// Whether exec and enter give the command a pty.
+enum class TtyMode {
+  kAuto,    ///< when stdin and stdout are terminals
+  kAlways,  ///< always (a pty of the guest's devpts, else the host's)
+  kNever,   ///< never: pipes
 };
 
-/// Starts argv in the running guest like its own processes (namespaces, cgroups, confinement),
-/// as `opts.user`, with a clean environment (PATH, HOME, USER, LOGNAME, SHELL, TERM). The
-/// caller waits for the child.
-Result<Child> spawn_in_guest(const shim::ContextTable& table, const GuestConfig& config,
-                             const std::vector<std::string>& argv, const ExecOptions& opts);
+struct ExecOptions {
+  std::string user;  ///< NAME or UID from the guest's /etc/passwd; empty: root
+  std::string term;  ///< TERM for the command; empty: none
+  TtyMode tty = TtyMode::kAuto;
+  /// Test hook: called at "exec-resolved" (the guest's context found, nothing spawned yet).
+  std::function<void(const char* step)> at_step;
+};
 
-/// The login shell of `user` in the guest (from its /etc/passwd), for enter.
-Result<std::string> guest_shell(const GuestConfig& config, const std::string& user);
+/// Starts argv in the running context `ctx` of the guest like its own processes (namespaces,
+/// cgroups, confinement), as `opts.user`, with a clean environment (PATH, HOME, USER,
+/// LOGNAME, SHELL, TERM) and `run`'s stdio. The caller waits for the child.
+Result<Child> spawn_in_guest(const shim::ContextTable& table, const GuestConfig& config,
+                             const shim::ContextHandle& ctx, const std::vector<std::string>& argv,
+                             const ExecOptions& opts, shim::RunOptions run);
+
+/// vserver NAME exec: runs argv in the running guest (spawn_in_guest) with its stdin, stdout
+/// and stderr relayed (lib/base/stdio_relay.h: a pty of the guest's own devpts per opts.tty,
+/// else pipes), and returns how it ended. The caller's own fds never reach the guest.
+Result<ExitStatus> exec_in_guest(const shim::ContextTable& table, const GuestConfig& config,
+                                 const std::vector<std::string>& argv, const ExecOptions& opts);
+
+/// vserver NAME enter: the login shell of opts.user (from the guest's /etc/passwd) as
+/// exec_in_guest() runs it, as `SHELL -l`, in the user's home.
+Result<ExitStatus> enter_guest(const shim::ContextTable& table, const GuestConfig& config,
+                               const ExecOptions& opts);
 
 }  // namespace vs

@@ -349,10 +349,13 @@ TEST(ToolsVuname, RefusesWhatAStockKernelCannotDoAndHostileValues) {
 
 TEST(ToolsVuname, ASealedContextRefusesChangesFromInside) {
   // Without a mount namespace the context still sees the table; the seal must hold anyway.
+  // (A sealed context's commands get a clean environment: the table's roots are named.)
   BgContext ctx(41008, {"--namespaces", "uts,ipc", "--endsetup"}, {"sleep", "1000"});
   ASSERT_TRUE(ctx.wait_for("sleep"));
   auto inside = run_cmd({tool_path("vcontext"), "--migrate", "--xid", "41008", "--",
-                         tool_path("vuname"), "--xid", "41008", "--set", "-t", "nodename=x"});
+                         tool_path("vuname"), "--rundir", root_env().rundir, "--cgroup-parent",
+                         root_env().cgroup_parent, "--xid", "41008", "--set", "-t",
+                         "nodename=x"});
   EXPECT_EQ(inside.status, 4) << inside.err;
   EXPECT_NE(inside.err.find("context 41008 is sealed"), std::string::npos) << inside.err;
   // From the host the administrator still may.

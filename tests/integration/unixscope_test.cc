@@ -228,8 +228,9 @@ void run_entrant(int xid, const std::vector<std::string>& argv) {
   ASSERT_TRUE(own_pid_ns);
   vs::shim::ContextTable table(shim_config());
   ASSERT_TRUE(table.prepare());
-  auto child = vs::shim::spawn_in_context(table, Xid(static_cast<uint16_t>(xid)), argv,
-                                          vs::shim::RunOptions{});
+  auto ctx = vs::shim::open_context(table, Xid(static_cast<uint16_t>(xid)));
+  ASSERT_TRUE(ctx) << ctx.error().message();
+  auto child = vs::shim::spawn_in_context(table, *ctx, argv, vs::shim::RunOptions{});
   ASSERT_EQ(::setns(own_pid_ns.get(), CLONE_NEWPID), 0) << std::strerror(errno);
   ASSERT_TRUE(child) << child.error().message();
   ASSERT_TRUE(child->wait());

@@ -2,6 +2,7 @@
 // failures become gtest failures of the calling test.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "kernel-shim/context_table.h"
-#include "kernel-shim/init.h"
 #include "kernel-shim/netbind.h"
 #include "kernel-shim/netiso.h"
 #include "tools/common/cli.h"
@@ -157,7 +156,5 @@ int main(int argc, char** argv) {
   }
   if (auto r = vs::shim::apply_net_bind(table, xid, *bind); !r) return fail(r.error());
   if (a.command.empty()) return vs::kExitOk;
-  int rc = vs::shim::exec_command(a.command, -1);
-  std::fprintf(stderr, "%s: exec `%s`: %m\n", kTool, a.command[0].c_str());
-  return rc;
+  return vs::tool::exec_command(kTool, a.command);
 }

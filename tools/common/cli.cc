@@ -4,6 +4,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+
+#include "lib/base/syscall.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 namespace vs::tool {
 
@@ -95,6 +102,20 @@ Result<vs::shim::Xid> target_xid(const vs::shim::ContextTable& table, const std:
   if (!xid_text.empty()) return parse_xid_arg(xid_text);
   if (!mine->is_context()) return usage_error("--xid", on_host);
   return *mine;
+}
+
+int exec_command(const char* tool, const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // Nothing of ours but stdin, stdout and stderr reaches the command (R4).
+  (void)vs::sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::execvp(args[0], args.data());
+  int err = errno;
+  std::fprintf(stderr, "%s: exec `%s`: %s\n", tool, argv.empty() ? "" : argv[0].c_str(),
+               std::strerror(err));
+  return kExitExecFailed;
 }
 
 }  // namespace vs::tool

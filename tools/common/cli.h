@@ -60,4 +60,10 @@ Result<vs::shim::Xid> parse_xid_arg(const std::string& text);
 Result<vs::shim::Xid> target_xid(const vs::shim::ContextTable& table, const std::string& xid_text,
                                  vs::shim::Xid* caller, const std::string& on_host);
 
+/// Replaces the tool with the next command of a chain (`chbind ... -- CMD`), as the tool's own
+/// process on the host: every fd >= 3 closed, execvp with the caller's environment (the
+/// admin's own command, not guest code). Returns only on failure, after printing
+/// "TOOL: exec `CMD`: reason", with kExitExecFailed.
+int exec_command(const char* tool, const std::vector<std::string>& argv);
+
 }  // namespace vs::tool

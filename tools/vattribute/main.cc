@@ -12,7 +12,6 @@
 #include "kernel-shim/confine.h"
 #include "kernel-shim/context_table.h"
 #include "kernel-shim/flags.h"
-#include "kernel-shim/init.h"
 #include "kernel-shim/seccomp.h"
 #include "lib/base/parse.h"
 #include "tools/common/cli.h"
@@ -229,7 +228,5 @@ int main(int argc, char** argv) {
   Xid xid = *target;
   int rc = a.set ? set(table, xid, mine, a) : get(table, xid);
   if (rc != vs::kExitOk || a.command.empty()) return rc;
-  rc = vs::shim::exec_command(a.command, -1);
-  std::fprintf(stderr, "%s: exec `%s`: %m\n", kTool, a.command[0].c_str());
-  return rc;
+  return vs::tool::exec_command(kTool, a.command);
 }

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "kernel-shim/context.h"
-#include "kernel-shim/init.h"
+#include "kernel-shim/helper.h"
+#include "lib/base/pty.h"
+#include "lib/base/stdio_relay.h"
 #include "lib/mount/guest_root.h"
 #include "tools/common/cli.h"
 
@@ -35,6 +37,27 @@ struct Args {
 };
 
 Args arg_;
+
+// The environment of a command run in a context: ours only while the context is still being
+// set up (the administrator's own chain of tools, which find the table through VSERVER_*);
+// from the seal on the command is guest code and gets the shim's clean one (empty).
+std::vector<std::string> env_for(bool sealed) {
+  std::vector<std::string> env;
+  if (sealed) return env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  return env;
+}
+
+// The command's stdin, stdout and stderr: a fresh pty when ours are terminals, else pipes;
+// never our own fds (a context is no place for the caller's terminal or files).
+vs::Result<vs::StdioRelay> make_relay() {
+  if (::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO)) {
+    auto pty = vs::open_pty();
+    if (!pty) return std::move(pty).error();
+    return vs::StdioRelay::pty(std::move(pty->master), std::move(pty->slave));
+  }
+  return vs::StdioRelay::pipes();
+}
 
 int run(const vs::shim::ContextTable& table) {
   using vs::shim::Xid;
@@ -78,6 +101,7 @@ int run(const vs::shim::ContextTable& table) {
     spec.endsetup = arg_.endsetup;
     spec.builtin_init = !arg_.no_init;
     spec.argv = arg_.command;
+    spec.env = env_for(arg_.endsetup);
     spec.warn = [](const std::string& w) {
       if (!arg_.silent) std::fprintf(stderr, "%s: warning: %s\n", kTool, w.c_str());
     };
@@ -95,6 +119,14 @@ int run(const vs::shim::ContextTable& table) {
       root.vdir = arg_.root;
       spec.child_setup = [&root] { return vs::enter_guest_root(root); };
     }
+    auto relay = make_relay();
+    if (!relay) return vs::tool::report(kTool, relay.error());
+    spec.stdio = relay->child_fds();
+    spec.controlling_tty = relay->controlling_tty();
+    spec.wait = [&relay](vs::Child& child) {
+      relay->close_child_ends();
+      return relay->run(child);
+    };
     auto code = vs::shim::create_and_run(table, spec, [](Xid x) {
       if (!arg_.silent) std::fprintf(stderr, "New security context is %u\n", x.value());
     });
@@ -105,12 +137,23 @@ int run(const vs::shim::ContextTable& table) {
     return *code;
   }
   if (arg_.migrate) {
-    auto code = vs::shim::migrate_and_run(table, *xid, arg_.command);
-    if (!code) {
-      int rc = vs::tool::report(kTool, code.error());
-      return code.error().op == "exec" ? vs::kExitExecFailed : rc;
+    auto relay = make_relay();
+    if (!relay) return vs::tool::report(kTool, relay.error());
+    auto ctx = vs::shim::open_context(table, *xid);
+    if (!ctx) return vs::tool::report(kTool, ctx.error());
+    vs::shim::RunOptions run;
+    run.env = env_for(ctx->state.stage == vs::shim::ContextStage::kRunning);
+    run.stdio = relay->child_fds();
+    run.controlling_tty = relay->controlling_tty();
+    auto child = vs::shim::spawn_in_context(table, *ctx, arg_.command, run);
+    relay->close_child_ends();
+    if (!child) {
+      int rc = vs::tool::report(kTool, child.error());
+      return child.error().op == "exec" ? vs::kExitExecFailed : rc;
     }
-    return *code;
+    auto status = relay->run(*child);
+    if (!status) return vs::tool::report(kTool, status.error());
+    return status->as_exit_code();
   }
   // --migrate-self: into --xid, or stay in the context we are in (the classic chain).
   if (!xid) {
@@ -122,12 +165,17 @@ int run(const vs::shim::ContextTable& table) {
     }
     xid = *mine;
   }
+  // Opened before the move: the command is exec'd by the helper, never by this binary.
+  auto helper = vs::shim::open_helper();
+  if (!helper) return vs::tool::report(kTool, helper.error());
   auto moved = vs::shim::migrate_self(table, *xid, arg_.endsetup);
   if (!moved) return vs::tool::report(kTool, moved.error());
   if (moved->has_value()) return **moved;  // the parent left outside the pid namespace
-  int rc = vs::shim::exec_command(arg_.command, -1);
-  std::fprintf(stderr, "%s: exec `%s`: %m\n", kTool, arg_.command[0].c_str());
-  return rc;
+  // Sealed now if it was before or --endsetup sealed it.
+  auto st = table.read_state(*xid);
+  bool sealed = arg_.endsetup || !st || st->stage == vs::shim::ContextStage::kRunning;
+  vs::tool::report(kTool, vs::shim::exec_in_context(helper->get(), arg_.command, env_for(sealed)));
+  return vs::kExitExecFailed;
 }
 
 }  // namespace

@@ -163,14 +163,7 @@ Result<void> check_option_names(CLI::App& app, int argc, char** argv) {
   return vs::ok();
 }
 
-int exec_command() {
-  std::vector<char*> argv;
-  for (auto& a : arg_.command) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execvp(argv[0], argv.data());
-  std::fprintf(stderr, "%s: exec `%s`: %s\n", kTool, arg_.command[0].c_str(), std::strerror(errno));
-  return vs::kExitExecFailed;
-}
+int exec_command() { return vs::tool::exec_command(kTool, arg_.command); }
 
 // The host: the limits are this process's, inherited by CMD.
 int run_on_host(const Request& req) {

@@ -42,17 +42,7 @@ int usage(std::string what, std::string detail) {
   return report(vs::make_error(vs::ErrorKind::kUsage, std::move(what), "", std::move(detail)));
 }
 
-// Returns only if the exec failed, with the exit code for that.
-int exec_command(const std::vector<std::string>& cmd) {
-  std::vector<char*> args;
-  for (const auto& a : cmd) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  // Nothing of ours but stdin, stdout and stderr reaches the command (R4).
-  (void)vs::sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-  ::execvp(args[0], args.data());
-  report(vs::sys_error("execvp", cmd[0]));
-  return vs::kExitExecFailed;
-}
+int exec_command(const std::vector<std::string>& cmd) { return vs::tool::exec_command(kTool, cmd); }
 
 // Runs the command as a child (pid 1 of a new pid namespace, or a new member of a context's)
 // and returns its status as an exit code (128 + signal if it was killed).

@@ -21,7 +21,6 @@
 #include "lib/config/config.h"
 #include "lib/guest/lifecycle.h"
 #include "tools/common/cli.h"
-#include "tools/vserver/terminal.h"
 
 namespace {
 
@@ -113,22 +112,15 @@ int cmd_config(const Global& g, const std::string& name, const std::vector<std::
   return vs::kExitOk;
 }
 
-// The pty for enter: one of the guest's own devpts when it runs and has one (inside, the
-// shell's terminal is then a /dev/pts/N of the guest), else one of the host's.
-vs::Result<vs::tool::Pty> enter_pty(const ContextTable& table, const GuestConfig& cfg) {
-  auto st = vs::find_guest_context(table, cfg);
-  if (st && *st) {
-    vs::UniqueFd init = vs::shim::open_init(table, **st);
-    const std::string root =
-        table.config().proc_root + "/" + std::to_string((*st)->init_pid) + "/root";
-    vs::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    // The init still lives after its root was opened: the root is the init's, not that of a
-    // process that got its pid since.
-    if (init && root_fd && vs::sys::pidfd_send_signal(init.get(), 0, nullptr, 0) == 0) {
-      if (auto p = vs::tool::open_guest_pty(root_fd.get()); p) return p;
-    }
-  }
-  return vs::tool::open_pty();
+// Test hook (crash and race tests): VSERVER_TEST_STOP_AT=STEP stops this process with SIGSTOP
+// at the named step, so a test can act (kill -9 it, stop or start other guests) without
+// racing it. Empty when the variable is not set.
+std::function<void(const char*)> test_stop_hook() {
+  const char* at = std::getenv("VSERVER_TEST_STOP_AT");
+  if (!at || !*at) return {};
+  return [where = std::string(at)](const char* step) {
+    if (where == step) ::raise(SIGSTOP);
+  };
 }
 
 int cmd_start(const Global& g, const std::string& name, const std::vector<std::string>& args) {
@@ -154,14 +146,8 @@ int cmd_start(const Global& g, const std::string& name, const std::vector<std::s
     if (fd >= 0) ::close(fd);
     std::fprintf(stderr, "vserver: warning: %s (said once per boot)\n", w.c_str());
   };
-  // Test hook (crash tests): stop this process at a named step, so a test can kill -9 it
-  // there without racing it.
-  if (const char* at = std::getenv("VSERVER_TEST_STOP_AT"); at && *at) {
-    std::string where = at;
-    hooks.at_step = [where](const char* step) {
-      if (where == step) ::raise(SIGSTOP);
-    };
-  } else if (std::getenv("VSERVER_TRACE_STEPS")) {
+  hooks.at_step = test_stop_hook();
+  if (!hooks.at_step && std::getenv("VSERVER_TRACE_STEPS")) {
     // Where a start spends its time: milliseconds since the process began, per step.
     hooks.at_step = [](const char* step) {
       struct timespec now {};
@@ -194,6 +180,7 @@ int cmd_stop(const Global& g, const std::string& name, const std::vector<std::st
   int code = 0;
   if (!parse_sub(app, args, &code)) return code;
   if (app.count("--timeout")) opts.timeout = timeout;
+  opts.at_step = test_stop_hook();
   auto roots = roots_of(g);
   auto cfg = load(roots, name);
   if (!cfg) return fail(cfg.error());
@@ -205,9 +192,14 @@ int cmd_stop(const Global& g, const std::string& name, const std::vector<std::st
     if (!(restart && stopped.error().kind == vs::ErrorKind::kWrongState)) {
       return fail(stopped.error());
     }
-  } else if (stopped->killed && !opts.kill) {
-    std::fprintf(stderr, "vserver: %s: processes left after the timeout were killed\n",
-                 name.c_str());
+  } else {
+    for (const auto& w : stopped->warnings) {
+      std::fprintf(stderr, "vserver: %s: warning: %s\n", name.c_str(), w.c_str());
+    }
+    if (stopped->killed && !opts.kill) {
+      std::fprintf(stderr, "vserver: %s: processes left after the timeout were killed\n",
+                   name.c_str());
+    }
   }
   if (!restart) return vs::kExitOk;
   auto xid = vs::start_guest(table, roots, *cfg);
@@ -217,18 +209,24 @@ int cmd_stop(const Global& g, const std::string& name, const std::vector<std::st
 
 int cmd_exec(const Global& g, const std::string& name, const std::vector<std::string>& args,
              bool enter) {
-  CLI::App app{enter ? "An interactive shell in the running guest, on a pty of its own."
+  CLI::App app{enter ? "An interactive login shell in the running guest, on a pty of its own."
                      : "Run CMD in the running guest; its exit status is ours.",
                "vserver " + name + (enter ? " enter" : " exec")};
   vs::ExecOptions opts;
   std::vector<std::string> argv;
+  bool tty = false, no_tty = false;
   app.add_option("-u,--user", opts.user, "NAME or UID from the guest's /etc/passwd (default: root)");
+  app.add_flag("-t,--tty", tty, "give the command a pty even if stdin or stdout is no terminal");
+  app.add_flag("-T,--no-tty", no_tty, "never a pty: pipes, even on a terminal");
   if (!enter) {
     app.prefix_command();  // CMD and everything after it are the command's
-    app.footer("Usage: vserver " + name + " exec [--user U] [--] CMD [ARGS...]");
+    app.footer("Usage: vserver " + name + " exec [--user U] [-t|-T] [--] CMD [ARGS...]");
   }
   int code = 0;
   if (!parse_sub(app, args, &code)) return code;
+  if (tty && no_tty) return fail(vs::usage_error("--tty", "and --no-tty exclude each other"));
+  if (tty) opts.tty = vs::TtyMode::kAlways;
+  if (no_tty) opts.tty = vs::TtyMode::kNever;
   if (!enter) {
     argv = app.remaining();
     if (!argv.empty() && argv.front() == "--") argv.erase(argv.begin());
@@ -240,33 +238,13 @@ int cmd_exec(const Global& g, const std::string& name, const std::vector<std::st
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   if (const char* term = std::getenv("TERM")) opts.term = term;
-  std::optional<vs::tool::Pty> pty;
-  bool tty = enter && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
-  if (enter) {
-    auto shell = vs::guest_shell(*cfg, opts.user);
-    if (!shell) return fail(shell.error());
-    argv = {*shell, "-l"};
-    if (tty) {
-      auto p = enter_pty(table, *cfg);
-      if (!p) return fail(p.error());
-      pty = std::move(*p);
-      opts.tty_fd = pty->slave.get();
-    }
-  }
-  auto child = vs::spawn_in_guest(table, *cfg, argv, opts);
-  if (!child) {
-    const Error& e = child.error();
+  opts.at_step = test_stop_hook();
+  auto status = enter ? vs::enter_guest(table, *cfg, opts) : vs::exec_in_guest(table, *cfg, argv, opts);
+  if (!status) {
+    const Error& e = status.error();
     int rc = vs::tool::report(kTool, e);
     return e.kind == vs::ErrorKind::kFailed && e.op == "exec" ? vs::kExitExecFailed : rc;
   }
-  vs::Result<vs::ExitStatus> status = vs::ExitStatus{};
-  if (pty) {
-    pty->slave.reset();
-    status = vs::tool::proxy_pty(pty->master.get(), *child);
-  } else {
-    status = vs::shim::wait_forwarding(*child);
-  }
-  if (!status) return fail(status.error());
   return status->as_exit_code();
 }
 
@@ -289,9 +267,9 @@ int cmd_status(const Global& g, const std::string& name, const std::vector<std::
     std::printf("%s is stopped\n", name.c_str());
     return vs::kExitFailed;
   }
-  long long up = static_cast<long long>(::time(nullptr) - (*st)->created);
+  long long up = static_cast<long long>(::time(nullptr) - (*st)->state.created);
   std::printf("%s is running: context %s, init pid %d, up %llds\n", name.c_str(),
-              (*st)->xid.str().c_str(), (*st)->init_pid, up);
+              (*st)->state.xid.str().c_str(), (*st)->state.init_pid, up);
   return vs::kExitOk;
 }
 
@@ -313,7 +291,7 @@ int cmd_delete(const Global& g, const std::string& name, const std::vector<std::
   if (!st) return fail(st.error());
   if (*st) {
     return fail(vs::make_error(vs::ErrorKind::kWrongState, "delete", name,
-                               "is running (context " + (*st)->xid.str() + "): stop it first",
+                               "is running (context " + (*st)->state.xid.str() + "): stop it first",
                                EBUSY));
   }
   if (!yes && ::isatty(STDIN_FILENO)) {
@@ -349,7 +327,7 @@ int cmd_list(const Global& g) {
     auto st = vs::find_guest_context(table, cfg);
     if (!st) return fail(st.error());
     bool up = st->has_value();
-    std::string ctx = up ? (*st)->xid.str() : (cfg.xid ? cfg.xid->str() : "-");
+    std::string ctx = up ? (*st)->state.xid.str() : (cfg.xid ? cfg.xid->str() : "-");
     if (g.json) {
       std::printf("%s\n  {\"name\": %s, \"state\": \"%s\", \"context\": %s, \"init\": \"%s\", "
                   "\"mark\": %s, \"vdir\": %s}",
