@@ -176,6 +176,41 @@ TEST_F(Build, CloneIsIdenticalAndCopiesLinksAsLinks) {
   EXPECT_EQ(slurp(src.vdir + "/etc/motd"), "hello");
 }
 
+// `build -m clone --hostname H` with a source whose etc/hostname is a symlink (to a host
+// file here): the link is not followed, the host file is unchanged, and the tool says that
+// the hostname was not written, naming the path and what to do (issue 18). A regular
+// etc/hostname is rewritten without a word.
+TEST_F(Build, CloneHostnameSymlinkIsReported) {
+  auto src = opts("src");
+  ASSERT_TRUE(build_skeleton(src));
+  auto plain = opts("plain");
+  ASSERT_TRUE(build_skeleton(plain));
+  Victim v = victim(dir_ + "/host/hostname");
+  fs::remove(src.vdir + "/etc/hostname");
+  fs::create_symlink(v.path, src.vdir + "/etc/hostname");
+  auto clone = [&](const std::string& name, const std::string& source) {
+    return test::run_cmd({test::tool_path("vserver-build"), "--confdir", dir_ + "/etc",
+                          "--vdirbase", dir_ + "/vservers", name, "-m", "clone", "--source",
+                          source, "--hostname", "h1", "-q"});
+  };
+  auto r = clone("c1", src.vdir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string vdir = dir_ + "/vservers/c1";
+  EXPECT_NE(r.err.find("vserver: warning: hostname `h1` not written: write `etc/hostname`: a "
+                       "symlink, which is not followed; to name the guest there, make `" +
+                       vdir + "/etc/hostname` a regular file holding `h1`"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(fs::read_symlink(vdir + "/etc/hostname"), v.path);
+  expect_untouched(v);
+
+  r = clone("c2", plain.vdir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(slurp(dir_ + "/vservers/c2/etc/hostname"), "h1\n");
+  EXPECT_EQ(slurp(plain.vdir + "/etc/hostname"), "vserver\n");
+}
+
 TEST_F(Build, TemplateExtractsNormalTarball) {
   std::string tar = dir_ + "/t.tar.gz";
   write_tar(tar, {{"./", AE_IFDIR, "", "", "", 0755},

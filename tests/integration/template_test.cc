@@ -496,5 +496,21 @@ TEST_F(BuildTemplate, ExtractionRunsConfined) {
   for (auto x : *after) EXPECT_TRUE(old.count(x.value())) << "context " << x.str() << " left";
 }
 
+// A template whose etc/hostname is a FIFO: the build neither hangs opening it for writing
+// nor writes through it; it says that the hostname was not written.
+TEST_F(BuildTemplate, HostnameThatIsNotAFileIsReported) {
+  const std::string tar = dir_ + "/fifo.tar.gz";
+  write_tar(tar, {{"etc/", AE_IFDIR, "", "", "", 0755},
+                  {"etc/hostname", AE_IFIFO, "", "", "", 0644}});
+  auto r = tool_build("fifo", tar, {"--hostname", "h1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: hostname `h1` not written"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a FIFO"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(dir_ + "/vservers/fifo/etc/hostname` a regular file"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(S_ISFIFO(meta_of(dir_ + "/vservers/fifo/etc/hostname").mode));
+}
+
 }  // namespace
 }  // namespace vs
