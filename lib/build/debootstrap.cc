@@ -17,6 +17,14 @@
 // /proc, /sys and /dev are mounted before the stage runs, so debootstrap's own mounts (which
 // would need CAP_SYS_ADMIN) are skipped: it finds them populated. Every mount lives in the
 // stage's mount namespace and dies with it.
+//
+// Nothing of the tree is loaded or run with host privileges (issue 18). The second stage's
+// first process enters the tree while still privileged, but runs only the shim's own setup
+// there (mounts, sync messages, seccomp, the capability drop: no name lookup, iconv or
+// locale, which would make glibc load a module from the tree) before it is confined and
+// execs. After the stages the host process only looks at the tree fd-relative without
+// following symlinks (fstatat of proc, sys and dev; var/lib/dpkg/status opened to see that
+// it exists, never parsed; etc/hostname written only if it is a regular file).
 #include "lib/build/debootstrap.h"
 
 #include <fcntl.h>
