@@ -40,6 +40,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -147,6 +148,13 @@ Error error_from(const RecHeader& h, std::vector<std::string> s) {
   Error e = make_error(kind, std::move(s[0]), std::move(s[1]), std::move(s[2]), h.code);
   e.context.assign(std::make_move_iterator(s.begin() + 3), std::make_move_iterator(s.end()));
   return e;
+}
+
+// Whether build_template's end of the pipe is closed (its process is gone): a writer that
+// set PR_SET_PDEATHSIG asks, since its parent may have died just before.
+bool reader_gone(int report) {
+  struct pollfd p = {report, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
 }
 
 // --- the extraction: the body, in the sealed context, cwd /target ---
@@ -288,6 +296,10 @@ Result<void> extract(int tar_fd, const BuildOptions& opts, BuildResult& result, 
 
 // The body: the context's first process, confined, its root the scratch root.
 int extract_body(int tar_fd, int report, const BuildOptions& opts) {
+  // Ends with the creator (which ends with build_template's process): as the init of its pid
+  // namespace it ignores the terminal's SIGINT, and would go on extracting for no one.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (reader_gone(report)) return 1;
   BuildResult result;
   Shortfall trusted, other;
   Error e;
@@ -414,6 +426,7 @@ Result<BuildResult> build_template(const BuildOptions& opts, const std::string& 
   auto creator = Child::spawn(CloneSpec{}, [&]() -> int {
     rd.reset();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (reader_gone(wfd)) return 1;
     auto code = shim::create_and_run(table, spec, nullptr);
     if (code) return *code;
     send(wfd, Rec::kError, BuildResult{}, &code.error());

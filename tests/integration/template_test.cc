@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -26,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -34,6 +37,7 @@
 #include <vector>
 
 #include "kernel-shim/context_table.h"
+#include "lib/base/unique_fd.h"
 #include "lib/build/build.h"
 #include "tests/integration/build_support.h"
 #include "tests/support/bg_process.h"
@@ -134,6 +138,69 @@ class BuildTemplate : public test::BuildDirs {
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run_cmd(argv, 120);
   }
+
+  // `vserver-build NAME -m template` in the background on a FIFO that the test holds back:
+  // once the extraction runs (and waits for the tarball), `*body` is its host pid, the
+  // context's first process. held_tar_ is the tarball to write into fifo_fd_ afterwards.
+  void start_held_build(const std::string& name, pid_t* body) {
+    held_tar_ = dir_ + "/small.tar.gz";
+    write_tar(held_tar_, {{"etc/", AE_IFDIR, "", "", "", 0755}, {"etc/hostname", AE_IFREG, "x\n"}});
+    const std::string fifo = dir_ + "/tar.fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto before = table_.entries();
+    ASSERT_TRUE(before) << before.error().message();
+    for (auto x : *before) old_contexts_.insert(x.value());
+    tool_ = std::make_unique<test::BgProcess>(
+        std::vector<std::string>{tool_path("vserver-build"), "--confdir", dir_ + "/etc",
+                                 "--vdirbase", dir_ + "/vservers", name, "-m", "template",
+                                 "--source", fifo, "-q"},
+        dir_ + "/tool.log");
+    // The tool opens the FIFO for reading once it has checked the request.
+    for (int i = 0; i < 1000 && fifo_fd_ < 0; ++i) {
+      fifo_fd_ = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fifo_fd_ < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_GE(fifo_fd_, 0) << "vserver-build never opened the tarball: "
+                           << slurp(dir_ + "/tool.log");
+    // The context: a new entry whose first process (the extraction) runs.
+    for (int i = 0; i < 1000 && *body == 0; ++i) {
+      for (auto x : new_contexts()) {
+        auto st = table_.read_state(x);
+        if (st && st->init_pid > 0 && st->stage == shim::ContextStage::kRunning) {
+          *body = st->init_pid;
+        }
+      }
+      if (*body == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_GT(*body, 0) << "no extraction context appeared: " << slurp(dir_ + "/tool.log");
+  }
+
+  // The contexts made since start_held_build().
+  std::vector<shim::Xid> new_contexts() {
+    std::vector<shim::Xid> out;
+    if (auto now = table_.entries()) {
+      for (auto x : *now) {
+        if (!old_contexts_.count(x.value())) out.push_back(x);
+      }
+    }
+    return out;
+  }
+
+  void TearDown() override {
+    if (fifo_fd_ >= 0) ::close(fifo_fd_);
+    if (tool_) {
+      tool_.reset();
+      // A build killed before its creator reaped the context leaves a dead entry.
+      for (auto x : new_contexts()) (void)table_.reap(x);
+    }
+    test::BuildDirs::TearDown();
+  }
+
+  shim::ContextTable table_{test::shim_config()};
+  std::set<uint16_t> old_contexts_;
+  std::unique_ptr<test::BgProcess> tool_;
+  int fifo_fd_ = -1;
+  std::string held_tar_;
 };
 
 // The attack works against the weak setup (so this test can fail) and does nothing against
@@ -394,41 +461,8 @@ ino_t ns_inode(const std::string& pid, const char* ns) {
 // root that holds the host's /usr read-only and the new tree at /target, nothing else
 // writable but its own scratch root, /dev and the tree.
 TEST_F(BuildTemplate, ExtractionRunsConfined) {
-  const std::string tar = dir_ + "/small.tar.gz";
-  write_tar(tar, {{"etc/", AE_IFDIR, "", "", "", 0755}, {"etc/hostname", AE_IFREG, "x\n"}});
-  const std::string fifo = dir_ + "/tar.fifo";
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  shim::ContextTable table(test::shim_config());
-  auto before = table.entries();
-  ASSERT_TRUE(before) << before.error().message();
-  std::set<uint16_t> old;
-  for (auto x : *before) old.insert(x.value());
-
-  test::BgProcess tool({tool_path("vserver-build"), "--confdir", dir_ + "/etc", "--vdirbase",
-                        dir_ + "/vservers", "conf", "-m", "template", "--source", fifo, "-q"},
-                       dir_ + "/tool.log");
-  // The tool opens the FIFO for reading once it has checked the request.
-  int wfd = -1;
-  for (int i = 0; i < 1000 && wfd < 0; ++i) {
-    wfd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (wfd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_GE(wfd, 0) << "vserver-build never opened the tarball: " << slurp(dir_ + "/tool.log");
-  // The context: a new entry whose first process (the extraction) runs.
   pid_t body = 0;
-  for (int i = 0; i < 1000 && body == 0; ++i) {
-    if (auto now = table.entries()) {
-      for (auto x : *now) {
-        if (old.count(x.value())) continue;
-        auto st = table.read_state(x);
-        if (st && st->init_pid > 0 && st->stage == shim::ContextStage::kRunning) {
-          body = st->init_pid;
-        }
-      }
-    }
-    if (body == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_GT(body, 0) << "no extraction context appeared: " << slurp(dir_ + "/tool.log");
+  ASSERT_NO_FATAL_FAILURE(start_held_build("conf", &body));
   // Sealed and confined before the body runs; wait until its capabilities are dropped.
   const uint64_t want = (1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) |
                         (1ull << CAP_FOWNER) | (1ull << CAP_FSETID) | (1ull << CAP_SETFCAP);
@@ -483,17 +517,29 @@ TEST_F(BuildTemplate, ExtractionRunsConfined) {
   }
 
   // Now the tarball: the build finishes.
-  int flags = ::fcntl(wfd, F_GETFL);
-  ASSERT_EQ(::fcntl(wfd, F_SETFL, flags & ~O_NONBLOCK), 0);
-  std::string data = slurp(tar);
-  ASSERT_EQ(::write(wfd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-  ::close(wfd);
-  EXPECT_EQ(tool.wait(), 0) << slurp(dir_ + "/tool.log");
+  int flags = ::fcntl(fifo_fd_, F_GETFL);
+  ASSERT_EQ(::fcntl(fifo_fd_, F_SETFL, flags & ~O_NONBLOCK), 0);
+  std::string data = slurp(held_tar_);
+  ASSERT_EQ(::write(fifo_fd_, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ::close(fifo_fd_);
+  fifo_fd_ = -1;
+  EXPECT_EQ(tool_->wait(), 0) << slurp(dir_ + "/tool.log");
   EXPECT_EQ(slurp(dir_ + "/vservers/conf/etc/hostname"), "conf\n");
   // The context is gone with its process.
-  auto after = table.entries();
-  ASSERT_TRUE(after);
-  for (auto x : *after) EXPECT_TRUE(old.count(x.value())) << "context " << x.str() << " left";
+  for (auto x : new_contexts()) ADD_FAILURE() << "context " << x.str() << " left";
+}
+
+// A build killed while it extracts (a terminal's ^C reaches the extraction, the init of its
+// pid namespace, only to be ignored): the extraction ends with it, not later for no one.
+TEST_F(BuildTemplate, ExtractionEndsWithTheBuild) {
+  pid_t body = 0;
+  ASSERT_NO_FATAL_FAILURE(start_held_build("killed", &body));
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, body, 0)));
+  ASSERT_TRUE(pidfd) << std::strerror(errno);
+  ASSERT_EQ(::kill(tool_->pid(), SIGKILL), 0);
+  EXPECT_EQ(tool_->wait(), 128 + SIGKILL);
+  struct pollfd p = {pidfd.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 10000), 1) << "the extraction outlived the build by 10 s";
 }
 
 // A template whose etc/hostname is a FIFO: the build neither hangs opening it for writing
