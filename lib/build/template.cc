@@ -33,7 +33,8 @@
 //   EOF: wait for the creator, commit
 //
 // The creator is a process of its own because create_and_run() waits for the body while the
-// records must be read as they come (a full pipe would stop the body). The records come from
+// records must be read as they come (a full pipe would stop the body). Both end with
+// build_template's process (PR_SET_PDEATHSIG, then a check of the pipe). The records come from
 // a process that parsed a hostile archive: they are read with bounded sizes and believed only
 // as counts and message text.
 #include <archive.h>
