@@ -41,7 +41,8 @@ struct BuildOptions {
   /// the caller's stderr (for a terminal); true keeps them in memory and puts the last ones
   /// into the Error of a failed build.
   bool quiet = false;
-  /// debootstrap: the context table (run dir, cgroup parent) its confined stages are made in.
+  /// debootstrap, template: the context table (run dir, cgroup parent) their confined
+  /// contexts (debootstrap's stages, the extraction) are made in.
   shim::ShimConfig shim;
 };
 
@@ -71,10 +72,17 @@ Result<BuildResult> build_busybox(const BuildOptions& opts,
 /// keep_devices; directories on another mount are created empty and not descended into.
 Result<BuildResult> build_clone(const BuildOptions& opts, const std::string& source);
 
-/// Extracts `tarball` (tar, optionally gz/xz/zst/bz2) with libarchive's secure flags,
-/// chrooted into the new tree. An entry with a `..` component, an absolute path, a path
-/// through a symlink of the archive, or a hardlink target like that is refused: the Error's
-/// subject is the entry's name. Device nodes are skipped (counted) unless keep_devices.
+/// Extracts `tarball` (tar, optionally gz/xz/zst/bz2) with libarchive's secure flags in a
+/// sealed context of its own (new mount, pid, uts, ipc, network and cgroup namespaces; only
+/// CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETFCAP, and MKNOD with keep_devices; the default
+/// seccomp profile) whose root holds read-only binds of the host's /usr and lib dirs and the
+/// new tree at /target: no library, gconv module or locale of the template is ever loaded
+/// (SECURITY.md E41, issue 18). Owners, modes (setuid bits), times, ACLs and extended
+/// attributes (file capabilities) are restored; trusted.* attributes, which need
+/// CAP_SYS_ADMIN, are not, and metadata libarchive could not restore is counted: both in a
+/// warning. An entry with a `..` component, an absolute path, a path through a symlink of
+/// the archive, or a hardlink target like that is refused: the Error's subject is the
+/// entry's name. Device nodes are skipped (counted) unless keep_devices.
 Result<BuildResult> build_template(const BuildOptions& opts, const std::string& tarball);
 
 /// A light service guest: its own /etc, /var, /tmp (skeleton) and, in host_binds, the host

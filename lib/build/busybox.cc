@@ -1,4 +1,9 @@
 // build_busybox(): skeleton + the host's static busybox and one symlink per applet.
+//
+// Nothing of the tree is loaded or run with host privileges (issue 18): the one program run,
+// `busybox --list`, is the host's own busybox, checked to be static (no PT_INTERP, so no
+// loader and no library), run from the host's root with a fixed environment before its copy
+// goes into the tree; its output is parsed as data.
 #include <elf.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>

@@ -2,6 +2,10 @@
 // source entry is examined with fstatat(AT_SYMLINK_NOFOLLOW) and opened with O_NOFOLLOW, and
 // the opened fd is checked to be the inode that was examined, so a running source that flips
 // symlinks makes the clone fail instead of copying a host file.
+//
+// Nothing of either tree is loaded or run with host privileges (issue 18): the copy is made
+// by the host process itself, fd-relative, which never chroots, execs or looks up a name
+// (owners are copied as numbers), so whatever glibc loads for it comes from the host's root.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>

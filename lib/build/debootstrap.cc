@@ -17,6 +17,14 @@
 // /proc, /sys and /dev are mounted before the stage runs, so debootstrap's own mounts (which
 // would need CAP_SYS_ADMIN) are skipped: it finds them populated. Every mount lives in the
 // stage's mount namespace and dies with it.
+//
+// Nothing of the tree is loaded or run with host privileges (issue 18). The second stage's
+// first process enters the tree while still privileged, but runs only the shim's own setup
+// there (mounts, sync messages, seccomp, the capability drop: no name lookup, iconv or
+// locale, which would make glibc load a module from the tree) before it is confined and
+// execs. After the stages the host process only looks at the tree fd-relative without
+// following symlinks (fstatat of proc, sys and dev; var/lib/dpkg/status opened to see that
+// it exists, never parsed; etc/hostname written only if it is a regular file).
 #include "lib/build/debootstrap.h"
 
 #include <fcntl.h>
@@ -28,16 +36,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstring>
 #include <string_view>
 
 #include "kernel-shim/context.h"
 #include "lib/base/fs_at.h"
-#include "lib/base/scope_exit.h"
 #include "lib/base/stdio_relay.h"
 #include "lib/build/build.h"
 #include "lib/build/entry_check.h"
+#include "lib/build/scratch_root.h"
 #include "lib/build/staging.h"
 
 namespace vs::build {
@@ -190,65 +197,6 @@ constexpr const char* kHostEtc[] = {
     "services",      "protocols",  "alternatives",   "ssl",         "ca-certificates",
     "wgetrc",        "localtime",  "debian_version", "apt",
 };
-// Top-level directories of the host that are usually merged-/usr symlinks.
-constexpr const char* kHostLibDirs[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
-
-Result<void> make_dir(int dir_fd, const std::string& rel, mode_t mode) {
-  if (::mkdirat(dir_fd, rel.c_str(), 0700) < 0) return sys_error("mkdir", rel);
-  if (::fchmodat(dir_fd, rel.c_str(), mode, 0) < 0) return sys_error("chmod", rel);
-  return ok();
-}
-
-// The scratch root of the first stage (host-made, empty of host data: everything it shows
-// of the host is a read-only bind). `target` is bound read-write at /target.
-Result<GuestRootSpec> make_scratch_root(const std::string& scratch, const std::string& target) {
-  auto root = open_path(scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  if (!root) return std::move(root).error();
-  GuestRootSpec spec;
-  spec.vdir = scratch;
-  for (const char* d : {"proc", "sys"}) {
-    if (auto r = make_dir(root->get(), d, 0555); !r) return std::move(r).error();
-  }
-  for (const char* d : {"dev", "etc", "usr", "root", "target"}) {
-    if (auto r = make_dir(root->get(), d, 0755); !r) return std::move(r).error();
-  }
-  if (auto r = make_dir(root->get(), "tmp", 01777); !r) return std::move(r).error();
-  spec.binds.push_back({"/usr", "/usr", true});
-  for (const char* d : kHostLibDirs) {
-    std::string host = std::string("/") + d;
-    struct stat st {};
-    if (::lstat(host.c_str(), &st) < 0) continue;
-    if (S_ISLNK(st.st_mode)) {
-      char link[256];
-      ssize_t n = ::readlink(host.c_str(), link, sizeof link - 1);
-      if (n < 0) return sys_error("readlink", host);
-      link[n] = '\0';
-      if (::symlinkat(link, root->get(), d) < 0) return sys_error("symlink", d);
-    } else if (S_ISDIR(st.st_mode)) {
-      if (auto r = make_dir(root->get(), d, 0755); !r) return std::move(r).error();
-      spec.binds.push_back({host, host, true});
-    }
-  }
-  for (const char* e : kHostEtc) {
-    std::string host = std::string("/etc/") + e, rel = std::string("etc/") + e;
-    struct stat st {};
-    // stat, not lstat: a host symlink (/etc/localtime) is bound as what it points to.
-    if (::stat(host.c_str(), &st) < 0) continue;
-    if (S_ISDIR(st.st_mode)) {
-      if (auto r = make_dir(root->get(), rel, 0755); !r) return std::move(r).error();
-    } else if (S_ISREG(st.st_mode)) {
-      UniqueFd f(::openat(root->get(), rel.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-      if (!f) return sys_error("create", rel);
-    } else {
-      continue;
-    }
-    char real[PATH_MAX];
-    if (!::realpath(host.c_str(), real)) return sys_error("realpath", host);
-    spec.binds.push_back({real, "/" + rel, true});
-  }
-  spec.binds.push_back({target, "/target", false});
-  return spec;
-}
 
 // The last lines of the captured output, for the error message.
 std::string tail_of(int fd, size_t max_lines) {
@@ -331,16 +279,12 @@ Result<BuildResult> build_debootstrap(const BuildOptions& opts,
     if (!capture) return sys_error("memfd_create", "debootstrap output").wrap(what);
   }
 
-  std::string scratch = result.vdir + ".deboot-XXXXXX";
-  if (!::mkdtemp(scratch.data())) return sys_error("mkdtemp", scratch).wrap(what);
-  // The scratch tree holds only mount points (the binds lived in the dead stage's mount
-  // namespace) and what the stage wrote there; delete_tree never follows its links.
-  ScopeExit drop_scratch([&scratch] { (void)delete_tree(scratch); });
-  auto root1 = build::make_scratch_root(scratch, staging->path());
-  if (!root1) return std::move(root1).error().wrap(what);
+  auto scratch = build::ScratchRoot::make(result.vdir + ".deboot-", staging->path(),
+                                              build::kHostEtc);
+  if (!scratch) return std::move(scratch).error().wrap(what);
 
   build::ConfinedRun first;
-  first.root = std::move(*root1);
+  first.root = scratch->root();
   first.argv = build::first_stage_argv(*parsed, "/target");
   first.host_network = true;
   first.output_fd = capture.get();

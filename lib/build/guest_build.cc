@@ -14,6 +14,7 @@
 #include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
 #include "lib/config/config.h"
+#include "lib/mount/guest_root.h"
 
 namespace vs {
 
@@ -36,6 +37,40 @@ Result<std::string> clone_source(const ConfigRoots& roots, const std::string& so
   auto g = load_guest(roots, source);
   if (!g) return std::move(g).error().wrap("clone source");
   return g->vdir;
+}
+
+// etc/hostname of a cloned or extracted tree, which its source made: resolved beneath the
+// tree without following any symlink, and opened for writing only once it was seen to be a
+// regular file (never a FIFO or a device node, opened on the host).
+Result<void> write_copied_hostname(const std::string& vdir, const std::string& hostname) {
+  auto root = open_path(vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (!root) return std::move(root).error();
+  auto path = open_beneath(root->get(), "etc/hostname", O_PATH | O_NOFOLLOW, 0,
+                           RESOLVE_NO_SYMLINKS);
+  if (!path) {
+    Error e = std::move(path).error();
+    if (e.code == ELOOP) {
+      return make_error(ErrorKind::kFailed, "write", "etc/hostname",
+                        "etc is a symlink, which is not followed");
+    }
+    return e;
+  }
+  struct stat st {};
+  if (::fstat(path->get(), &st) < 0) return sys_error("stat", "etc/hostname");
+  if (S_ISLNK(st.st_mode)) {
+    return make_error(ErrorKind::kFailed, "write", "etc/hostname",
+                      "a symlink, which is not followed");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(ErrorKind::kFailed, "write", "etc/hostname",
+                      "not a regular file (" + std::string(file_type_name(st.st_mode)) + ")");
+  }
+  // The inode just checked, reopened for writing through its O_PATH fd.
+  std::string self = "/proc/self/fd/" + std::to_string(path->get());
+  UniqueFd fd(::open(self.c_str(), O_WRONLY | O_TRUNC | O_NOCTTY | O_CLOEXEC));
+  if (!fd) return sys_error("open", "etc/hostname");
+  if (!write_all(fd.get(), hostname + "\n")) return sys_error("write", "etc/hostname");
+  return ok();
 }
 
 }  // namespace
@@ -129,15 +164,12 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
   }();
   if (!built) return std::move(built).error().wrap(what);
   if (req.method == "clone" || req.method == "template") {
-    // The copy's /etc/hostname names the new guest (written beneath the new tree; a symlink
-    // there is left alone).
-    if (auto root = open_path(opts.vdir, O_PATH | O_DIRECTORY | O_NOFOLLOW)) {
-      auto fd = open_beneath(root->get(), "etc/hostname", O_WRONLY | O_TRUNC | O_NOFOLLOW, 0,
-                             RESOLVE_NO_SYMLINKS);
-      if (fd) {
-        std::string line = opts.hostname + "\n";
-        (void)!::write(fd->get(), line.data(), line.size());
-      }
+    // The copy's /etc/hostname names the new guest; when it cannot, the tool says so.
+    if (auto r = write_copied_hostname(opts.vdir, opts.hostname); !r) {
+      built->warnings.push_back("hostname `" + opts.hostname + "` not written: " +
+                                r.error().message() + "; to name the guest there, make `" +
+                                opts.vdir + "/etc/hostname` a regular file holding `" +
+                                opts.hostname + "`");
     }
   }
 

@@ -2,6 +2,10 @@
 // /var and /tmp from the skeleton; /usr, /bin, /sbin and /lib* are empty mount points listed
 // in BuildResult::host_binds for start to bind read-only. A host symlink such as the
 // merged-usr `/bin -> usr/bin` is copied as the same symlink instead.
+//
+// Nothing of the tree is loaded or run with host privileges (issue 18): the host process
+// writes the skeleton and the host's own symlinks fd-relative into a tree that starts empty,
+// and reads nothing of it.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

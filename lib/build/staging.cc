@@ -1,3 +1,8 @@
+// The staging tree every build method writes into, and build_skeleton().
+//
+// The skeleton loads or runs nothing of the tree with host privileges (issue 18): the host
+// process writes constant text fd-relative (O_EXCL, O_NOFOLLOW) into a tree that starts
+// empty, and reads nothing of it.
 #include "lib/build/staging.h"
 
 #include <fcntl.h>

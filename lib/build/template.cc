@@ -1,35 +1,118 @@
-// build_template(): a tarball extracted by libarchive in a child chrooted into the new tree
-// (SECURITY.md E41). Each entry is checked first (EntryChecker: no absolute name, no `..`,
-// nothing through a symlink of the archive, hardlink targets the same) and refused with its
-// name; libarchive's SECURE_* flags are a second line, the chroot a third: even a mistake in
-// both cannot write outside the tree. Owners are restored numerically (no name lookup in the
-// half-built tree).
+// build_template(): a tarball extracted by libarchive (SECURITY.md E41) in a process that
+// holds no host privileges and that nothing of the tree can turn into code (issue 18).
+//
+// The extraction is the body (CreateSpec::body) of a sealed context of its own: new mount,
+// pid, uts, ipc, network and cgroup namespaces; a capability bounding set of CHOWN,
+// DAC_OVERRIDE, FOWNER, FSETID and SETFCAP (and MKNOD with keep_devices), nothing else; the
+// default seccomp profile. Its root is a scratch root (scratch_root.h) that holds only
+// read-only binds of the host's /usr and lib dirs, and the staging tree bound read-write at
+// /target, where the body extracts with relative names. Whatever glibc loads lazily while
+// libarchive works (the gconv modules iconv loads for a pax entry's UTF-8 name, locale data)
+// therefore comes from the host's /usr, read-only: a template's own
+// usr/lib/x86_64-linux-gnu/gconv is only data at /target/usr/... . (The chroot into the
+// half-built tree that this replaces let such a template's shared object run as full root.)
+//
+// Each entry is checked first (EntryChecker: no absolute name, no `..`, nothing through a
+// symlink of the archive, hardlink targets the same) and refused with its name; libarchive's
+// SECURE_* flags are a second line; the mount namespace is the wall: nothing writable of the
+// host is in it but /target. Owners are restored numerically (no name lookup), then modes
+// (setuid bits), then extended attributes (security.capability last, as libarchive does for
+// root). trusted.* attributes need CAP_SYS_ADMIN: they are left out, counted in a warning,
+// as is any other metadata libarchive could not restore.
+//
+//   build_template (host)        creator (host, forked)      body (sealed context)
+//   --------------------        ----------------------      ---------------------
+//   staging, scratch root, pipe
+//   spawn creator ------------> create_and_run(spec) ----> child_setup: enter the scratch
+//                                                          root; confined; chdir /target
+//   read records <-------------------------------------- #1 kProgress (every 256 entries)
+//                <-------------------------------------- #2 kWarning (0..n), at the end
+//                <-------------------------------------- #3 kDone | kError; exit
+//                <------------- #4 kError if the context itself failed; exit with the
+//                               body's status
+//   EOF: wait for the creator, commit
+//
+// The creator is a process of its own because create_and_run() waits for the body while the
+// records must be read as they come (a full pipe would stop the body). Both end with
+// build_template's process (PR_SET_PDEATHSIG, then a check of the pipe). The records come from
+// a process that parsed a hostile archive: they are read with bounded sizes and believed only
+// as counts and message text.
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
+#include "kernel-shim/caps.h"
+#include "kernel-shim/context.h"
 #include "lib/base/child.h"
 #include "lib/base/fs_at.h"
 #include "lib/build/build.h"
 #include "lib/build/entry_check.h"
+#include "lib/build/scratch_root.h"
 #include "lib/build/staging.h"
 
 namespace vs {
 namespace {
 
-// Child -> parent records on a pipe: a header, then the strings.
-enum class Rec : uint32_t { kProgress = 1, kDone = 2, kError = 3 };
+// --- records from the body (and the creator) to build_template ---
+
+enum class Rec : uint32_t { kProgress = 1, kWarning = 2, kDone = 3, kError = 4 };
 struct RecHeader {
   Rec type;
-  int32_t code;
+  int32_t kind;      // ErrorKind (kError)
+  int32_t code;      // errno (kError)
+  uint32_t strings;  // strings that follow, each a uint32_t length and its bytes
   uint64_t files, bytes, devices;
-  uint32_t len[3];  // op, subject, detail (kError)
 };
+constexpr uint32_t kMaxStrings = 16;
+constexpr uint32_t kMaxString = 1 << 16;
+
+void put_string(std::string& buf, std::string_view s) {
+  uint32_t n = static_cast<uint32_t>(std::min<size_t>(s.size(), kMaxString));
+  buf.append(reinterpret_cast<const char*>(&n), sizeof n);
+  buf.append(s.data(), n);
+}
+
+// kProgress and kDone: the counts; kWarning: one string; kError: op, subject, detail and
+// the error's context.
+void send(int fd, Rec type, const BuildResult& r, const Error* e = nullptr,
+          std::string_view warning = {}) {
+  RecHeader h{};
+  h.type = type;
+  h.files = r.files;
+  h.bytes = r.bytes;
+  h.devices = r.skipped_devices;
+  std::string strings;
+  if (e) {
+    h.kind = static_cast<int32_t>(e->kind);
+    h.code = e->code;
+    for (const std::string* s : {&e->op, &e->subject, &e->detail}) put_string(strings, *s);
+    h.strings = 3;
+    for (const auto& c : e->context) {
+      if (h.strings == kMaxStrings) break;
+      put_string(strings, c);
+      ++h.strings;
+    }
+  } else if (type == Rec::kWarning) {
+    put_string(strings, warning);
+    h.strings = 1;
+  }
+  std::string buf(reinterpret_cast<const char*>(&h), sizeof h);
+  (void)write_all(fd, buf + strings);
+}
 
 bool read_all(int fd, void* p, size_t n) {
   char* c = static_cast<char*>(p);
@@ -43,28 +126,50 @@ bool read_all(int fd, void* p, size_t n) {
   return true;
 }
 
-void send(int fd, Rec type, const BuildResult& r, const Error* e = nullptr) {
-  RecHeader h{};
-  h.type = type;
-  h.files = r.files;
-  h.bytes = r.bytes;
-  h.devices = r.skipped_devices;
-  if (e) {
-    h.code = e->code;
-    h.len[0] = static_cast<uint32_t>(e->op.size());
-    h.len[1] = static_cast<uint32_t>(e->subject.size());
-    h.len[2] = static_cast<uint32_t>(e->detail.size());
+// One record's strings; false on EOF or a record out of bounds.
+bool read_strings(int fd, const RecHeader& h, std::vector<std::string>& out) {
+  if (h.strings > kMaxStrings) return false;
+  for (uint32_t i = 0; i < h.strings; ++i) {
+    uint32_t n = 0;
+    if (!read_all(fd, &n, sizeof n) || n > kMaxString) return false;
+    std::string s(n, '\0');
+    if (!read_all(fd, s.data(), n)) return false;
+    out.push_back(std::move(s));
   }
-  std::string buf(reinterpret_cast<const char*>(&h), sizeof h);
-  if (e) buf += e->op + e->subject + e->detail;
-  (void)write_all(fd, buf);
+  return true;
 }
+
+Error error_from(const RecHeader& h, std::vector<std::string> s) {
+  s.resize(std::max<size_t>(s.size(), 3));
+  ErrorKind kind = ErrorKind::kFailed;
+  if (h.kind >= static_cast<int32_t>(ErrorKind::kFailed) &&
+      h.kind <= static_cast<int32_t>(ErrorKind::kWrongState)) {
+    kind = static_cast<ErrorKind>(h.kind);
+  }
+  Error e = make_error(kind, std::move(s[0]), std::move(s[1]), std::move(s[2]), h.code);
+  e.context.assign(std::make_move_iterator(s.begin() + 3), std::make_move_iterator(s.end()));
+  return e;
+}
+
+// Whether build_template's end of the pipe is closed (its process is gone): a writer that
+// set PR_SET_PDEATHSIG asks, since its parent may have died just before.
+bool reader_gone(int report) {
+  struct pollfd p = {report, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
+}
+
+// --- the extraction: the body, in the sealed context, cwd /target ---
 
 Error archive_error(struct archive* a, const char* op, std::string subject) {
   int code = archive_errno(a);
   const char* msg = archive_error_string(a);
   return make_error(ErrorKind::kFailed, op, std::move(subject), msg ? msg : "libarchive error",
                     code > 0 ? code : EIO);
+}
+
+std::string warning_text(struct archive* a) {
+  const char* msg = archive_error_string(a);
+  return msg ? msg : "libarchive warning";
 }
 
 constexpr int kExtractFlags =
@@ -91,8 +196,41 @@ build::EntryChecker::Kind kind_of(struct archive_entry* e) {
   }
 }
 
-// Runs in the chrooted child: extracts everything or stops at the first bad entry.
-Result<void> extract(int tar_fd, const BuildOptions& opts, BuildResult& result, int report) {
+// What the extraction could not restore, for the warnings.
+struct Shortfall {
+  uint64_t count = 0;
+  std::string first;  // "`entry` (what)"
+  void add(const std::string& entry, const std::string& what) {
+    if (count++ == 0) first = "`" + entry + "` (" + what + ")";
+  }
+};
+
+// trusted.* attributes need CAP_SYS_ADMIN, which the extraction does not hold: they are
+// taken off the entry (libarchive itself skips the XFS ACL ones, restored as ACLs).
+// Returns the first name taken off, or "".
+std::string drop_trusted_xattrs(struct archive_entry* e) {
+  std::vector<std::pair<std::string, std::string>> keep;
+  std::string first;
+  archive_entry_xattr_reset(e);
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK && name) {
+    std::string_view n(name);
+    if (n.rfind("trusted.", 0) == 0 && n.rfind("trusted.SGI_ACL_", 0) != 0) {
+      if (first.empty()) first = n;
+      continue;
+    }
+    keep.emplace_back(n, std::string(static_cast<const char*>(value), size));
+  }
+  if (first.empty()) return first;
+  archive_entry_xattr_clear(e);
+  for (const auto& [k, v] : keep) archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
+  return first;
+}
+
+Result<void> extract(int tar_fd, const BuildOptions& opts, BuildResult& result, int report,
+                     Shortfall& trusted, Shortfall& other) {
   ArchivePair ap;
   archive_read_support_filter_all(ap.in);
   archive_read_support_format_tar(ap.in);
@@ -123,9 +261,12 @@ Result<void> extract(int tar_fd, const BuildOptions& opts, BuildResult& result, 
       return make_error(ErrorKind::kFailed, "extract", name,
                         "more than " + std::to_string(opts.max_files) + " entries", EFBIG);
     }
-    if (archive_write_header(ap.out, entry) < ARCHIVE_WARN) {
-      return archive_error(ap.out, "extract", name);
+    if (std::string dropped = drop_trusted_xattrs(entry); !dropped.empty()) {
+      trusted.add(name, dropped);
     }
+    r = archive_write_header(ap.out, entry);
+    if (r < ARCHIVE_WARN) return archive_error(ap.out, "extract", name);
+    if (r == ARCHIVE_WARN) other.add(name, warning_text(ap.out));
     const void* buf = nullptr;
     size_t size = 0;
     la_int64_t offset = 0;
@@ -142,9 +283,11 @@ Result<void> extract(int tar_fd, const BuildOptions& opts, BuildResult& result, 
         return archive_error(ap.out, "write", name);
       }
     }
-    if (archive_write_finish_entry(ap.out) < ARCHIVE_WARN) {
-      return archive_error(ap.out, "extract", name);
-    }
+    // Ownership, mode, ACLs, extended attributes and times are restored here; a failure of
+    // one of them is a warning (ARCHIVE_WARN), not the end of the extraction.
+    r = archive_write_finish_entry(ap.out);
+    if (r < ARCHIVE_WARN) return archive_error(ap.out, "extract", name);
+    if (r == ARCHIVE_WARN) other.add(name, warning_text(ap.out));
     if (result.files % 256 == 0) send(report, Rec::kProgress, result);
   }
   // Directory modes and times are fixed up at close.
@@ -152,15 +295,34 @@ Result<void> extract(int tar_fd, const BuildOptions& opts, BuildResult& result, 
   return ok();
 }
 
-int extract_child(int root_fd, int tar_fd, int report, const BuildOptions& opts) {
+// The body: the context's first process, confined, its root the scratch root.
+int extract_body(int tar_fd, int report, const BuildOptions& opts) {
+  // Ends with the creator (which ends with build_template's process): as the init of its pid
+  // namespace it ignores the terminal's SIGINT, and would go on extracting for no one.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (reader_gone(report)) return 1;
   BuildResult result;
+  Shortfall trusted, other;
   Error e;
-  if (::fchdir(root_fd) < 0 || ::chroot(".") < 0) {
-    e = sys_error("chroot", "staging tree");
+  if (::chdir("/target") < 0) {
+    e = sys_error("chdir", "/target (the staging tree)");
   } else {
     ::umask(022);
-    auto r = extract(tar_fd, opts, result, report);
+    auto r = extract(tar_fd, opts, result, report, trusted, other);
     if (r) {
+      if (trusted.count > 0) {
+        send(report, Rec::kWarning, result, nullptr,
+             std::to_string(trusted.count) +
+                 " entries had trusted.* extended attributes, which were not restored (they "
+                 "need CAP_SYS_ADMIN, which the extraction does not hold); the first: " +
+                 trusted.first);
+      }
+      if (other.count > 0) {
+        send(report, Rec::kWarning, result, nullptr,
+             std::to_string(other.count) +
+                 " entries were extracted without some of their metadata; the first: " +
+                 other.first);
+      }
       send(report, Rec::kDone, result);
       return 0;
     }
@@ -170,6 +332,78 @@ int extract_child(int root_fd, int tar_fd, int report, const BuildOptions& opts)
   return 1;
 }
 
+// --- the context ---
+
+shim::CapMask extraction_bcaps(bool keep_devices) {
+  shim::CapMask caps = 0;
+  for (int cap : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_SETFCAP}) {
+    caps |= shim::CapMask{1} << cap;
+  }
+  if (keep_devices) caps |= shim::CapMask{1} << CAP_MKNOD;
+  return caps;
+}
+
+// Sealed from the start; no attributes but the bounding set, so the default seccomp profile.
+shim::CreateSpec extraction_context(const GuestRootSpec* root, bool keep_devices) {
+  shim::CreateSpec spec;
+  spec.namespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+                    CLONE_NEWCGROUP;
+  spec.endsetup = true;
+  spec.attrs = {{"bcaps", shim::format_caps(extraction_bcaps(keep_devices))}};
+  // Not run (the body is), but named in create_and_run()'s error if the first process
+  // cannot be confined.
+  spec.argv = {"template extraction"};
+  spec.child_setup = [root]() -> Result<void> {
+    // Still privileged, with the host's /: the host's /dev/null replaces the caller's
+    // terminal on stdin and stdout (stderr stays for a crash message).
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null) return sys_error("open", "/dev/null");
+    if (::dup2(null.get(), STDIN_FILENO) < 0) return sys_error("dup2", "stdin");
+    if (::dup2(null.get(), STDOUT_FILENO) < 0) return sys_error("dup2", "stdout");
+    // Nothing of the caller's environment (GCONV_PATH, LOCPATH, ...) reaches libarchive.
+    ::clearenv();
+    return enter_guest_root(*root);
+  };
+  return spec;
+}
+
+// The host side of the records; the counts in `result`, the warnings appended to it.
+struct Outcome {
+  bool done = false;
+  bool failed = false;
+  Error failure;
+};
+
+Outcome read_records(int rd, const BuildOptions& opts, BuildResult& result) {
+  Outcome out;
+  RecHeader h{};
+  while (read_all(rd, &h, sizeof h)) {
+    std::vector<std::string> s;
+    if (!read_strings(rd, h, s)) {
+      out.failed = true;
+      out.failure = make_error(ErrorKind::kFailed, "extract", "",
+                               "malformed report from the extracting context", EPROTO);
+      break;
+    }
+    if (h.type == Rec::kProgress || h.type == Rec::kDone) {
+      result.files = h.files;
+      result.bytes = h.bytes;
+      result.skipped_devices = h.devices;
+    }
+    if (h.type == Rec::kProgress) {
+      if (opts.progress) opts.progress(BuildProgress{h.files, h.bytes});
+    } else if (h.type == Rec::kWarning && !s.empty() && result.warnings.size() < 16) {
+      result.warnings.push_back(std::move(s[0]));
+    } else if (h.type == Rec::kDone) {
+      out.done = true;
+    } else if (h.type == Rec::kError && !out.failed) {
+      out.failure = error_from(h, std::move(s));
+      out.failed = true;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<BuildResult> build_template(const BuildOptions& opts, const std::string& tarball) {
@@ -177,47 +411,38 @@ Result<BuildResult> build_template(const BuildOptions& opts, const std::string& 
   std::string what = "build template `" + tarball + "` into `" + opts.vdir + "`";
   UniqueFd tar(::open(tarball.c_str(), O_RDONLY | O_CLOEXEC));
   if (!tar) return sys_error("open", tarball).wrap(what);
+  shim::ContextTable table(opts.shim);
+  if (auto r = table.prepare(); !r) return std::move(r).error().wrap(what);
   auto staging = build::Staging::begin(opts, result);
   if (!staging) return std::move(staging).error().wrap(what);
+  auto scratch = build::ScratchRoot::make(result.vdir + ".tpl-", staging->path());
+  if (!scratch) return std::move(scratch).error().wrap(what);
 
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return sys_error("pipe2", tarball).wrap(what);
   UniqueFd rd(p[0]), wr(p[1]);
-  int root_fd = staging->root_fd(), tar_fd = tar.get(), wfd = wr.get();
-  auto child = Child::spawn(CloneSpec{}, [root_fd, tar_fd, wfd, &opts]() {
-    return extract_child(root_fd, tar_fd, wfd, opts);
+  shim::CreateSpec spec = extraction_context(&scratch->root(), opts.keep_devices);
+  const int tar_fd = tar.get(), wfd = wr.get();
+  spec.body = [tar_fd, wfd, &opts]() { return extract_body(tar_fd, wfd, opts); };
+  auto creator = Child::spawn(CloneSpec{}, [&]() -> int {
+    rd.reset();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (reader_gone(wfd)) return 1;
+    auto code = shim::create_and_run(table, spec, nullptr);
+    if (code) return *code;
+    send(wfd, Rec::kError, BuildResult{}, &code.error());
+    return 125;
   });
-  if (!child) return std::move(child).error().wrap(what);
+  if (!creator) return std::move(creator).error().wrap(what);
   wr.reset();
 
-  bool done = false;
-  Error failure;
-  bool failed = false;
-  RecHeader h{};
-  while (read_all(rd.get(), &h, sizeof h)) {
-    result.files = h.files;
-    result.bytes = h.bytes;
-    result.skipped_devices = h.devices;
-    if (h.type == Rec::kProgress) {
-      if (opts.progress) opts.progress(BuildProgress{h.files, h.bytes});
-    } else if (h.type == Rec::kDone) {
-      done = true;
-    } else if (h.type == Rec::kError) {
-      std::string s[3];
-      for (int i = 0; i < 3; ++i) {
-        s[i].resize(std::min<uint32_t>(h.len[i], 1 << 16));
-        if (!read_all(rd.get(), s[i].data(), s[i].size())) break;
-      }
-      failure = make_error(ErrorKind::kFailed, s[0], s[1], s[2], h.code);
-      failed = true;
-    }
-  }
-  auto st = child->wait();
+  Outcome out = read_records(rd.get(), opts, result);
+  auto st = creator->wait();
   if (!st) return std::move(st).error().wrap(what);
-  if (failed) return std::move(failure).wrap(what);
-  if (!done || st->as_exit_code() != 0) {
+  if (out.failed) return std::move(out.failure).wrap(what);
+  if (!out.done || st->as_exit_code() != 0) {
     return make_error(ErrorKind::kFailed, "extract", tarball,
-                      "extracting child ended with status " +
+                      "the extracting context ended with status " +
                           std::to_string(st->as_exit_code()),
                       ECHILD)
         .wrap(what);
@@ -225,7 +450,7 @@ Result<BuildResult> build_template(const BuildOptions& opts, const std::string& 
   if (opts.progress) opts.progress(BuildProgress{result.files, result.bytes});
   struct stat rootst {};
   mode_t mode = 0755;
-  if (::fstat(root_fd, &rootst) == 0 && (rootst.st_mode & 07777) != 0700) {
+  if (::fstat(staging->root_fd(), &rootst) == 0 && (rootst.st_mode & 07777) != 0700) {
     mode = rootst.st_mode & 07777;  // the archive's `./` entry said so
   }
   auto c = staging->commit(mode);

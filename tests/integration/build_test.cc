@@ -3,8 +3,6 @@
 // and a bind mount inside the tree (E35). Host victims are compared by content and mtime.
 #include "lib/build/build.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -16,10 +14,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/integration/build_support.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
 
@@ -27,13 +25,12 @@ namespace vs {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::expect_untouched;
+using test::slurp;
+using test::TarEntry;
+using test::Victim;
+using test::victim;
+using test::write_tar;
 
 // Path -> description (type, mode, owner, size, content or link target) of a whole tree.
 std::map<std::string, std::string> snapshot(const std::string& root) {
@@ -55,92 +52,7 @@ std::map<std::string, std::string> snapshot(const std::string& root) {
   return out;
 }
 
-struct Victim {
-  std::string path, content;
-  struct timespec mtime;
-};
-
-Victim victim(const std::string& path) {
-  std::ofstream(path) << "host victim " << path;
-  struct stat st {};
-  ::stat(path.c_str(), &st);
-  return {path, slurp(path), st.st_mtim};
-}
-
-void expect_untouched(const Victim& v) {
-  struct stat st {};
-  ASSERT_EQ(::lstat(v.path.c_str(), &st), 0) << v.path << " was removed";
-  EXPECT_TRUE(S_ISREG(st.st_mode)) << v.path;
-  EXPECT_EQ(slurp(v.path), v.content) << v.path;
-  EXPECT_EQ(st.st_mtim.tv_sec, v.mtime.tv_sec) << v.path;
-  EXPECT_EQ(st.st_mtim.tv_nsec, v.mtime.tv_nsec) << v.path;
-}
-
-struct TarEntry {
-  TarEntry(std::string n, int t = AE_IFREG, std::string d = "", std::string l = "",
-           std::string h = "", mode_t m = 0644, dev_t r = 0)
-      : name(std::move(n)), type(t), data(std::move(d)), link(std::move(l)),
-        hardlink(std::move(h)), mode(m), rdev(r) {}
-  std::string name;
-  int type = AE_IFREG;
-  std::string data;     // file content
-  std::string link;     // symlink target
-  std::string hardlink;
-  mode_t mode = 0644;
-  dev_t rdev = 0;
-};
-
-void write_tar(const std::string& path, const std::vector<TarEntry>& entries) {
-  struct archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  archive_write_add_filter_gzip(a);
-  ASSERT_EQ(archive_write_open_filename(a, path.c_str()), ARCHIVE_OK);
-  for (const auto& e : entries) {
-    struct archive_entry* ent = archive_entry_new();
-    archive_entry_set_pathname(ent, e.name.c_str());
-    archive_entry_set_filetype(ent, static_cast<unsigned>(e.type));
-    archive_entry_set_perm(ent, e.mode);
-    archive_entry_set_mtime(ent, 1600000000, 0);
-    if (!e.link.empty()) archive_entry_set_symlink(ent, e.link.c_str());
-    if (!e.hardlink.empty()) archive_entry_set_hardlink(ent, e.hardlink.c_str());
-    if (e.rdev) archive_entry_set_rdev(ent, e.rdev);
-    if (e.type == AE_IFREG && e.hardlink.empty()) archive_entry_set_size(ent, e.data.size());
-    ASSERT_EQ(archive_write_header(a, ent), ARCHIVE_OK) << archive_error_string(a);
-    if (!e.data.empty()) archive_write_data(a, e.data.data(), e.data.size());
-    archive_entry_free(ent);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-}
-
-class Build : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = test::root_env().tmp + "/build-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::create_directories(dir_ + "/vservers");
-    ::chmod((dir_ + "/vservers").c_str(), 0700);
-    fs::create_directories(dir_ + "/host");
-  }
-  void TearDown() override {
-    ::umount2((dir_ + "/vservers/g/mnt").c_str(), MNT_DETACH);
-    ::umount2((dir_ + "/vservers").c_str(), MNT_DETACH);  // BusyboxOntoTmpfs, if it failed
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  BuildOptions opts(const std::string& name = "g") {
-    BuildOptions o;
-    o.vdir = dir_ + "/vservers/" + name;
-    return o;
-  }
-  // Nothing of a failed build is left: no vdir, no staging dir.
-  void expect_nothing_left() {
-    std::vector<std::string> left;
-    for (const auto& e : fs::directory_iterator(dir_ + "/vservers")) left.push_back(e.path());
-    EXPECT_TRUE(left.empty()) << left.front();
-  }
-  std::string dir_;
-};
+class Build : public test::BuildDirs {};
 
 TEST_F(Build, SkeletonHasLayoutAndEtc) {
   auto o = opts();
@@ -262,6 +174,41 @@ TEST_F(Build, CloneIsIdenticalAndCopiesLinksAsLinks) {
   // E18: the clone's copy is its own.
   std::ofstream(o.vdir + "/etc/motd") << "changed";
   EXPECT_EQ(slurp(src.vdir + "/etc/motd"), "hello");
+}
+
+// `build -m clone --hostname H` with a source whose etc/hostname is a symlink (to a host
+// file here): the link is not followed, the host file is unchanged, and the tool says that
+// the hostname was not written, naming the path and what to do (issue 18). A regular
+// etc/hostname is rewritten without a word.
+TEST_F(Build, CloneHostnameSymlinkIsReported) {
+  auto src = opts("src");
+  ASSERT_TRUE(build_skeleton(src));
+  auto plain = opts("plain");
+  ASSERT_TRUE(build_skeleton(plain));
+  Victim v = victim(dir_ + "/host/hostname");
+  fs::remove(src.vdir + "/etc/hostname");
+  fs::create_symlink(v.path, src.vdir + "/etc/hostname");
+  auto clone = [&](const std::string& name, const std::string& source) {
+    return test::run_cmd({test::tool_path("vserver-build"), "--confdir", dir_ + "/etc",
+                          "--vdirbase", dir_ + "/vservers", name, "-m", "clone", "--source",
+                          source, "--hostname", "h1", "-q"});
+  };
+  auto r = clone("c1", src.vdir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string vdir = dir_ + "/vservers/c1";
+  EXPECT_NE(r.err.find("vserver: warning: hostname `h1` not written: write `etc/hostname`: a "
+                       "symlink, which is not followed; to name the guest there, make `" +
+                       vdir + "/etc/hostname` a regular file holding `h1`"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(fs::read_symlink(vdir + "/etc/hostname"), v.path);
+  expect_untouched(v);
+
+  r = clone("c2", plain.vdir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(slurp(dir_ + "/vservers/c2/etc/hostname"), "h1\n");
+  EXPECT_EQ(slurp(plain.vdir + "/etc/hostname"), "vserver\n");
 }
 
 TEST_F(Build, TemplateExtractsNormalTarball) {
