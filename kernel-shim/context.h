@@ -43,6 +43,7 @@ struct CreateSpec {
   /// Instead of argv: a function of the creator's, run in the context's first process once it
   /// is set up and confined (with `endsetup`), whose result is that process's exit code. For
   /// host code that must work on a guest tree without host privileges (build -m template).
+  /// It dies with its creator.
   std::function<int()> body;
   /// The context's attributes (confine.h); with `endsetup` they hold the command at once,
   /// else from the seal on. Empty: the secure defaults.

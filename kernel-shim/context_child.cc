@@ -190,8 +190,10 @@ Result<void> enter_cgroup_ns(const ChildPlan& p) {
   return ok();
 }
 
-// From the go on, the context lives on its own, creator or not.
-Result<void> outlive_creator() {
+// From the go on, the context lives on its own, creator or not; a body (host code working
+// for its creator) ends with it.
+Result<void> outlive_creator(const ChildPlan& p) {
+  if (p.spec->body) return ok();
   if (::prctl(PR_SET_PDEATHSIG, 0) < 0) return sys_error("prctl(PR_SET_PDEATHSIG)", "");
   return ok();
 }
@@ -274,7 +276,7 @@ int run_context_child(const ChildPlan& p) {
   if (!p.sync->send(Step::kNsReady)) return 1;                                  /* #2 */
   auto go = p.sync->expect(Step::kGo);                                          /* #3 */
   if (!go) return 1;  // the creator is gone or gave up: nobody to tell
-  r = outlive_creator();
+  r = outlive_creator(p);
   if (r) r = scope_abstract_sockets(p);
   if (r) r = confine(p, *go);
   if (r) r = set_stdio(p);

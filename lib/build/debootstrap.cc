@@ -166,6 +166,7 @@ Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run
   // profile). They hold all that debootstrap and dpkg need: CHOWN, DAC_OVERRIDE, FOWNER,
   // FSETID, SETUID, SETGID, SETFCAP, SYS_CHROOT.
   spec.attrs = {};
+  spec.pin = shim::NsSet{0};  // nothing ever enters a stage
   spec.argv = run.argv;
   // Nothing of the caller's environment reaches the build. container=lxc: debootstrap then
   // neither tests mknod on the target nor needs it for /dev (see the top of file).

@@ -20,23 +20,21 @@
 // root). trusted.* attributes need CAP_SYS_ADMIN: they are left out, counted in a warning,
 // as is any other metadata libarchive could not restore.
 //
-//   build_template (host)        creator (host, forked)      body (sealed context)
-//   --------------------        ----------------------      ---------------------
+//   build_template (host, the creator)                 body (sealed context)
+//   ----------------------------------                 ---------------------
 //   staging, scratch root, pipe
-//   spawn creator ------------> create_and_run(spec) ----> child_setup: enter the scratch
-//                                                          root; confined; chdir /target
-//   read records <-------------------------------------- #1 kProgress (every 256 entries)
-//                <-------------------------------------- #2 kWarning (0..n), at the end
-//                <-------------------------------------- #3 kDone | kError; exit
-//                <------------- #4 kError if the context itself failed; exit with the
-//                               body's status
-//   EOF: wait for the creator, commit
+//   create_and_run(spec) ----------------------------> child_setup: enter the scratch root;
+//                                                      confined; chdir /target
+//   spec.wait: read records <------------------------- kProgress (every 256 entries)
+//                           <------------------------- kWarning (0..n), at the end
+//                           <------------------------- kDone | kError; exit
+//   EOF: wait for the body, commit
 //
-// The creator is a process of its own because create_and_run() waits for the body while the
-// records must be read as they come (a full pipe would stop the body). Both end with
-// build_template's process (PR_SET_PDEATHSIG, then a check of the pipe). The records come from
-// a process that parsed a hostile archive: they are read with bounded sizes and believed only
-// as counts and message text.
+// The records are read while create_and_run() waits for the body (CreateSpec::wait): a full
+// pipe would stop it. The body ends with this process (the shim keeps a body's
+// PR_SET_PDEATHSIG; the body checks the pipe once more). The records come from a process that
+// parsed a hostile archive: they are read with bounded sizes and believed only as counts and
+// message text.
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -45,7 +43,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -295,11 +292,11 @@ Result<void> extract(int tar_fd, const BuildOptions& opts, BuildResult& result, 
   return ok();
 }
 
-// The body: the context's first process, confined, its root the scratch root.
+// The body: the context's first process, confined, its root the scratch root. It ends with
+// build_template's process (the shim keeps its PR_SET_PDEATHSIG: as the init of its pid
+// namespace it ignores the terminal's SIGINT, and would go on extracting for no one); that
+// process may have died just before.
 int extract_body(int tar_fd, int report, const BuildOptions& opts) {
-  // Ends with the creator (which ends with build_template's process): as the init of its pid
-  // namespace it ignores the terminal's SIGINT, and would go on extracting for no one.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (reader_gone(report)) return 1;
   BuildResult result;
   Shortfall trusted, other;
@@ -350,9 +347,8 @@ shim::CreateSpec extraction_context(const GuestRootSpec* root, bool keep_devices
                     CLONE_NEWCGROUP;
   spec.endsetup = true;
   spec.attrs = {{"bcaps", shim::format_caps(extraction_bcaps(keep_devices))}};
-  // Not run (the body is), but named in create_and_run()'s error if the first process
-  // cannot be confined.
-  spec.argv = {"template extraction"};
+  // No entrant ever joins it: nothing to pin.
+  spec.pin = shim::NsSet{0};
   spec.child_setup = [root]() -> Result<void> {
     // Still privileged, with the host's /: the host's /dev/null replaces the caller's
     // terminal on stdin and stdout (stderr stays for a crash message).
@@ -424,26 +420,18 @@ Result<BuildResult> build_template(const BuildOptions& opts, const std::string& 
   shim::CreateSpec spec = extraction_context(&scratch->root(), opts.keep_devices);
   const int tar_fd = tar.get(), wfd = wr.get();
   spec.body = [tar_fd, wfd, &opts]() { return extract_body(tar_fd, wfd, opts); };
-  auto creator = Child::spawn(CloneSpec{}, [&]() -> int {
-    rd.reset();
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (reader_gone(wfd)) return 1;
-    auto code = shim::create_and_run(table, spec, nullptr);
-    if (code) return *code;
-    send(wfd, Rec::kError, BuildResult{}, &code.error());
-    return 125;
-  });
-  if (!creator) return std::move(creator).error().wrap(what);
-  wr.reset();
-
-  Outcome out = read_records(rd.get(), opts, result);
-  auto st = creator->wait();
-  if (!st) return std::move(st).error().wrap(what);
+  Outcome out;
+  spec.wait = [&](Child& body) -> Result<ExitStatus> {
+    wr.reset();  // the body's copy is the only writer now: EOF when it ends
+    out = read_records(rd.get(), opts, result);
+    return body.wait();
+  };
+  auto code = shim::create_and_run(table, spec, nullptr);
+  if (!code) return std::move(code).error().wrap(what);
   if (out.failed) return std::move(out.failure).wrap(what);
-  if (!out.done || st->as_exit_code() != 0) {
+  if (!out.done || *code != 0) {
     return make_error(ErrorKind::kFailed, "extract", tarball,
-                      "the extracting context ended with status " +
-                          std::to_string(st->as_exit_code()),
+                      "the extracting context ended with status " + std::to_string(*code),
                       ECHILD)
         .wrap(what);
   }
