@@ -8,6 +8,10 @@
 # `guests`: vserver start/stop/exec against the C floor of ../shared/anchors-bench (nsrun -d,
 # kill, nsenter -a) and N guests started one after the other (bench_guests.py), in bench-private
 # configuration, vdir and run roots under /tmp/vs-bench-guests.
+#   sudo bench/run.sh density [--build DIR] [-n 50] [--repeat 3]
+#      (memory per idle guest: ../shared/anchors-bench/bench_density.py for vserver beside crun,
+#      lxc and the C floor, the same busybox payload for all; needs that directory's setup.sh
+#      run once; see bench/bench_density.py)
 #   sudo bench/run.sh order --build DIR [--rounds 60] [--iterations 6] [--fresh]
 #      (regenerates tools/vserver/startup.order from perf samples and text page faults of
 #      start/exec/stop rounds, relinking DIR's vserver after each; needs perf and lld; see
@@ -33,7 +37,7 @@ if [ "${1:-}" = monitor ]; then
   mode=monitor
   rundir=/tmp/vs-bench-monitor-run
   cgparent=vserver-bench-monitor
-elif [ "${1:-}" = guests ] || [ "${1:-}" = order ]; then
+elif [ "${1:-}" = guests ] || [ "${1:-}" = order ] || [ "${1:-}" = density ]; then
   mode=$1
   rundir=/tmp/vs-bench-$1-run
   cgparent=vserver-bench-$1
@@ -85,7 +89,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ "$mode" = guests ] || [ "$mode" = order ]; then
+if [ "$mode" = guests ] || [ "$mode" = order ] || [ "$mode" = density ]; then
   shift
   build=build
   args=()
@@ -106,6 +110,8 @@ if [ "$mode" = guests ] || [ "$mode" = order ]; then
       exit 2
     fi
     python3 "$here/startup_order.py" --build "$build" "${args[@]}"
+  elif [ "$mode" = density ]; then
+    python3 "$here/bench_density.py" --vserver "$(cd "$build" && pwd)/tools/vserver" "${args[@]}"
   else
     python3 "$here/bench_guests.py" --vserver "$(cd "$build" && pwd)/tools/vserver" "${args[@]}"
   fi
