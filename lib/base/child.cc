@@ -53,6 +53,17 @@ void Child::kill_and_reap() {
 }
 
 Result<Child> Child::spawn(const CloneSpec& spec, const std::function<int()>& body) {
+  auto child = fork(spec);
+  if (!child) return std::move(child).error();
+  if (!*child) {
+    // Child: never return into the caller's stack frames, never run atexit handlers.
+    int code = body();
+    ::_exit(code);
+  }
+  return std::move(**child);
+}
+
+Result<std::optional<Child>> Child::fork(const CloneSpec& spec) {
   int pidfd = -1;
   struct clone_args args = {};
   args.flags = spec.flags | CLONE_PIDFD;
@@ -64,12 +75,8 @@ Result<Child> Child::spawn(const CloneSpec& spec, const std::function<int()>& bo
   }
   long pid = sys::clone3(&args);
   if (pid < 0) return sys_error("clone3", "");
-  if (pid == 0) {
-    // Child: never return into the caller's stack frames, never run atexit handlers.
-    int code = body();
-    ::_exit(code);
-  }
-  return Child(static_cast<pid_t>(pid), UniqueFd(pidfd));
+  if (pid == 0) return std::optional<Child>();
+  return std::optional<Child>(Child(static_cast<pid_t>(pid), UniqueFd(pidfd)));
 }
 
 Result<ExitStatus> Child::wait() {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "lib/base/result.h"
 #include "lib/base/unique_fd.h"
@@ -39,6 +40,10 @@ class Child {
 
   /// clone3(CLONE_PIDFD | spec.flags); the child runs `body` and _exit()s with its result.
   static Result<Child> spawn(const CloneSpec& spec, const std::function<int()>& body);
+  /// clone3(CLONE_PIDFD | spec.flags), returning in both processes: the parent gets the
+  /// owned child, the child std::nullopt, and goes on in the caller's code (to an exec, or
+  /// _exit()). For a process that must carry on as the caller in a new pid namespace.
+  static Result<std::optional<Child>> fork(const CloneSpec& spec);
 
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] int pidfd() const { return pidfd_.get(); }

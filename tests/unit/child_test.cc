@@ -245,6 +245,30 @@ TEST(Child, SpawnIntoANonCgroupDirFails) {
   EXPECT_EQ(errno, ECHILD);
 }
 
+TEST(Child, ForkReturnsInBothProcesses) {
+  const pid_t parent = ::getpid();
+  auto c = Child::fork(CloneSpec{});
+  ASSERT_TRUE(c) << c.error().message();
+  if (!*c) {
+    // The child: it goes on here, in the caller's code, and leaves with _exit().
+    ::_exit(::getppid() == parent ? 9 : 1);
+  }
+  ASSERT_TRUE((*c)->owned());
+  EXPECT_NE((*c)->pid(), parent);
+  auto st = (*c)->wait();
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->as_exit_code(), 9);
+}
+
+TEST(Child, ForkedChildIsKilledAndReapedLikeASpawnedOne) {
+  auto c = Child::fork(CloneSpec{});
+  ASSERT_TRUE(c) << c.error().message();
+  if (!*c) sleep_forever();
+  const pid_t pid = (*c)->pid();
+  c->reset();  // the destructor of the Child
+  EXPECT_TRUE(reaped(pid));
+}
+
 TEST(Child, WaitOnEmptyChildFails) {
   Child c;
   auto st = c.wait();
