@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "lib/base/child.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
 
@@ -146,6 +147,34 @@ Result<void> enter_pins(const std::string& dir, NsSet set) {
     }
   }
   return ok();
+}
+
+Result<std::optional<int>> new_namespaces(NsSet which) {
+  if (::unshare(static_cast<int>(which)) < 0) {
+    return sys_error("unshare", format_ns_list(which));
+  }
+  // Before any other mount (R8): nothing mounted from now on may propagate back to the host.
+  if ((which & CLONE_NEWNS) && ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
+    return sys_error("mount", "/");
+  }
+  if (!(which & (CLONE_NEWPID | CLONE_NEWTIME))) return std::optional<int>();
+  return fork_into_pid_namespace((which & CLONE_NEWPID) && (which & CLONE_NEWNS));
+}
+
+Result<std::optional<int>> fork_into_pid_namespace(bool mount_proc) {
+  auto child = Child::fork(CloneSpec{});
+  if (!child) return std::move(child).error();
+  if (!*child) {
+    // A procfs of the new pid namespace, so ps and /proc/self tell the truth inside.
+    if (mount_proc &&
+        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+      return sys_error("mount", "/proc");
+    }
+    return std::optional<int>();
+  }
+  auto status = (*child)->wait();
+  if (!status) return std::move(status).error();
+  return std::optional<int>(status->as_exit_code());
 }
 
 }  // namespace vs::shim

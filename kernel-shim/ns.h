@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,20 @@ Result<void> unpin_namespaces(const std::string& dir);
 
 /// Opens the pins of `set` under `dir`, then setns()es into them in kNamespaces order.
 Result<void> enter_pins(const std::string& dir, NsSet set);
+
+/// Moves the calling process into new namespaces of the kinds in `which` (vnamespace --new).
+/// A new mount namespace gets slave propagation on `/` before anything else is mounted, so
+/// nothing mounted in it reaches the host. New pid and time namespaces hold the caller's
+/// children only, so then the caller forks (fork_into_pid_namespace(), with a /proc of the
+/// new pid namespace when the mount namespace is new too). Returns, in the process that is
+/// to go on in the namespaces (the caller, or that child), std::nullopt; in a parent that
+/// forked, the child's exit code (128 + signal) once it ended, to exit with.
+Result<std::optional<int>> new_namespaces(NsSet which);
+
+/// For a process whose pid namespace for children is a new one (after unshare or setns):
+/// forks. The child, pid 1 there or a new member, gets std::nullopt and goes on in the
+/// caller's code, after mounting the new pid namespace's procfs on /proc if `mount_proc`;
+/// the parent waits for it and gets its exit code (128 + signal).
+Result<std::optional<int>> fork_into_pid_namespace(bool mount_proc);
 
 }  // namespace vs::shim

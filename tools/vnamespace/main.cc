@@ -1,18 +1,15 @@
 // vnamespace: runs a command in new namespaces, in the namespaces of a context, or makes the
-// caller's namespaces the context's (util-vserver's vnamespace, on the shim).
-#include <linux/close_range.h>
+// caller's namespaces the context's (util-vserver's vnamespace, on the shim: kernel-shim/ns.h
+// and ns_enter.h).
 #include <sched.h>
-#include <sys/mount.h>
-#include <unistd.h>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "kernel-shim/context.h"
 #include "kernel-shim/ns.h"
-#include "lib/base/child.h"
-#include "lib/base/syscall.h"
+#include "kernel-shim/ns_enter.h"
 #include "tools/common/cli.h"
 
 namespace {
@@ -42,38 +39,12 @@ int usage(std::string what, std::string detail) {
   return report(vs::make_error(vs::ErrorKind::kUsage, std::move(what), "", std::move(detail)));
 }
 
-int exec_command(const std::vector<std::string>& cmd) { return vs::tool::exec_command(kTool, cmd); }
-
-// Runs the command as a child (pid 1 of a new pid namespace, or a new member of a context's)
-// and returns its status as an exit code (128 + signal if it was killed).
-int fork_and_wait(const std::vector<std::string>& cmd, bool mount_proc) {
-  auto child = vs::Child::spawn({}, [&] {
-    // A procfs of the new pid namespace, so ps and /proc/self tell the truth inside.
-    if (mount_proc &&
-        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-      return report(vs::sys_error("mount", "/proc"));
-    }
-    return exec_command(cmd);
-  });
-  if (!child) return report(child.error());
-  auto status = child->wait();
-  if (!status) return report(status.error());
-  return status->as_exit_code();
-}
-
-int run_new(NsSet which, const std::vector<std::string>& cmd) {
-  if (::unshare(static_cast<int>(which)) < 0) {
-    return report(vs::sys_error("unshare", vs::shim::format_ns_list(which)));
-  }
-  // Before any other mount (R8): nothing mounted from now on may propagate back to the host.
-  if ((which & CLONE_NEWNS) && ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) {
-    return report(vs::sys_error("mount", "/"));
-  }
-  // New pid and time namespaces are for the children of the caller only.
-  if (which & (CLONE_NEWPID | CLONE_NEWTIME)) {
-    return fork_and_wait(cmd, (which & CLONE_NEWPID) && (which & CLONE_NEWNS));
-  }
-  return exec_command(cmd);
+// After the shim moved us: a parent that forked exits with its child's code; the process in
+// the namespaces runs the command.
+int go_on(const vs::Result<std::optional<int>>& moved, const std::vector<std::string>& cmd) {
+  if (!moved) return report(moved.error());
+  if (*moved) return **moved;
+  return vs::tool::exec_command(kTool, cmd);
 }
 
 }  // namespace
@@ -121,23 +92,21 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < kNsFlags.size(); ++i) {
     if (arg_ns[i]) flags |= kNsFlags[i].flag;
   }
-  if (arg_new) return run_new(flags ? flags : CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC, arg_cmd);
+  if (arg_new) {
+    return go_on(
+        vs::shim::new_namespaces(flags ? flags : CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC),
+        arg_cmd);
+  }
 
   auto xid = vs::tool::parse_xid_arg(enter->count() ? arg_enter : arg_set);
   if (!xid) return report(xid.error());
   vs::shim::ContextTable table(vs::tool::shim_config(arg_common));
   if (auto r = table.prepare(); !r) return report(r.error());
-  auto state = table.lookup(*xid);
-  if (!state) return report(state.error());
-  NsSet which = flags ? flags : state->namespaces;
   if (set->count()) {
-    // A mount namespace cannot be re-pinned (the shim says why); by default set the others.
-    if (!flags) which &= ~static_cast<NsSet>(CLONE_NEWNS);
-    if (auto r = vs::shim::set_namespaces(table, *xid, which); !r) return report(r.error());
-    return arg_cmd.empty() ? vs::kExitOk : exec_command(arg_cmd);
+    if (auto r = vs::shim::repin_context_namespaces(table, *xid, flags); !r) {
+      return report(r.error());
+    }
+    return arg_cmd.empty() ? vs::kExitOk : vs::tool::exec_command(kTool, arg_cmd);
   }
-  if (auto r = vs::shim::enter_namespaces(table, *xid, which); !r) return report(r.error());
-  // Joining a pid namespace takes effect for children only.
-  if (which & CLONE_NEWPID) return fork_and_wait(arg_cmd, false);
-  return exec_command(arg_cmd);
+  return go_on(vs::shim::enter_context_namespaces(table, *xid, flags), arg_cmd);
 }

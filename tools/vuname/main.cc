@@ -1,28 +1,21 @@
-// vuname: shows or sets the uname fields of a context (util-vserver's vuname, on the shim).
-// On a stock kernel only nodename and domainname belong to a (uts) namespace; the other
-// fields are the host kernel's and can be shown but not set.
-#include <fcntl.h>
-#include <sched.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
+// vuname: shows or sets the uname fields of a context (util-vserver's vuname, on the shim:
+// kernel-shim/uts.h). On a stock kernel only nodename and domainname belong to a (uts)
+// namespace; the other fields are the host kernel's and can be shown but not set.
 #include <array>
 #include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "kernel-shim/context.h"
-#include "lib/base/child.h"
+#include "kernel-shim/context_table.h"
+#include "kernel-shim/uts.h"
 #include "tools/common/cli.h"
 
 namespace {
 
 using vs::Error;
-using vs::Result;
 
 constexpr const char* kTool = "vuname";
-constexpr size_t kMaxValue = 64;  // __NEW_UTS_LEN
 constexpr std::array<const char*, 7> kTags{"context", "sysname", "nodename",  "release",
                                            "version", "machine", "domainname"};
 
@@ -37,73 +30,15 @@ bool is_tag(const std::string& t) {
   return false;
 }
 
-Result<void> check_value(const std::string& tag, const std::string& value) {
-  if (tag != "nodename" && tag != "domainname") {
-    return usage(tag, "cannot be set on a stock kernel (only nodename, domainname)");
-  }
-  if (value.size() > kMaxValue) return usage(tag, "value longer than 64 bytes");
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return usage(tag, "value contains a control character (newline, tab, ...)");
-    }
-  }
-  if (tag != "nodename") return vs::ok();
-  if (value.empty() || value[0] == '-') return usage(tag, "not a valid host name");
-  for (char c : value) {
-    bool good = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '.';
-    if (!good) return usage(tag, "not a valid host name (letters, digits, '-' and '.' only)");
-  }
-  return vs::ok();
-}
-
-// In the context's uts namespace (a child joins it; we stay where we are), sets `sets` and
-// reads the fields sysname, nodename, release, version, machine, domainname into `fields`,
-// '\0'-separated over a pipe. Returns the exit code; whoever failed (child or parent) has
-// reported the error.
-int in_context_uts(const vs::shim::ContextTable& table, vs::shim::Xid xid,
-                   const std::vector<std::pair<std::string, std::string>>& sets,
-                   std::vector<std::string>* fields) {
-  auto fail = [&](Error e) {
-    return vs::tool::report(kTool, std::move(e).wrap("context " + xid.str()));
-  };
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) < 0) return fail(vs::sys_error("pipe2", ""));
-  vs::UniqueFd rd(p[0]), wr(p[1]);
-  auto child = vs::Child::spawn({}, [&] {
-    rd.reset();
-    if (auto r = vs::shim::enter_namespaces(table, xid, CLONE_NEWUTS); !r) return fail(r.error());
-    for (const auto& [tag, v] : sets) {
-      bool node = tag == "nodename";
-      if ((node ? ::sethostname(v.data(), v.size()) : ::setdomainname(v.data(), v.size())) < 0) {
-        return fail(vs::sys_error(node ? "sethostname" : "setdomainname", v));
-      }
-    }
-    struct utsname u = {};
-    if (::uname(&u) < 0) return fail(vs::sys_error("uname", ""));
-    std::string out;
-    for (const char* f : {u.sysname, u.nodename, u.release, u.version, u.machine, u.domainname}) {
-      out += std::string(f) + '\0';
-    }
-    return ::write(wr.get(), out.data(), out.size()) == static_cast<ssize_t>(out.size()) ? 0 : 1;
-  });
-  if (!child) return fail(std::move(child).error());
-  wr.reset();
-  std::string reply;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(rd.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) reply.append(buf, static_cast<size_t>(n));
-  }
-  auto status = child->wait();
-  if (!status) return fail(std::move(status).error());
-  if (status->as_exit_code() != 0) return status->as_exit_code();
-  fields->assign(1, xid.str());
-  for (size_t at = 0, end; (end = reply.find('\0', at)) != std::string::npos; at = end + 1) {
-    fields->push_back(reply.substr(at, end - at));
-  }
-  if (fields->size() != kTags.size()) return fail(vs::sys_error("read", "uts helper", EIO));
-  return vs::kExitOk;
+// The value of each tag of kTags, in that order.
+std::array<std::string, kTags.size()> values(vs::shim::Xid xid, vs::shim::UtsFields f) {
+  return {xid.str(),
+          std::move(f.sysname),
+          std::move(f.nodename),
+          std::move(f.release),
+          std::move(f.version),
+          std::move(f.machine),
+          std::move(f.domainname)};
 }
 
 }  // namespace
@@ -147,33 +82,33 @@ int main(int argc, char** argv) {
         if (s.first == tag) return fail(usage(tag, "given twice"));
       }
       sets.emplace_back(tag, t.substr(eq + 1));
-      if (auto r = check_value(tag, sets.back().second); !r) return fail(r.error());
+      if (auto r = vs::shim::check_uts_value(tag, sets.back().second); !r) {
+        return fail(r.error());
+      }
     }
   }
   if (arg_set && sets.empty()) return fail(usage("--set", "no -t TAG=VALUE given"));
+  vs::shim::UtsChange change;
+  for (auto& [tag, value] : sets) {
+    (tag == "nodename" ? change.nodename : change.domainname) = std::move(value);
+  }
 
   vs::shim::ContextTable table(vs::tool::shim_config(arg_common));
   if (auto r = table.prepare(); !r) return fail(r.error());
-  auto state = table.lookup(*xid);
-  if (!state) return fail(state.error());
-  if (arg_set && state->stage == vs::shim::ContextStage::kRunning) {
-    auto self = table.current_xid();
-    if (self && *self == *xid) {
-      return fail(vs::make_error(vs::ErrorKind::kWrongState, "set uname", "",
-                                 "context " + xid->str() + " is sealed", EPERM));
-    }
+  if (arg_set) {
+    if (auto r = vs::shim::set_uts(table, *xid, change); !r) return fail(r.error());
+    return vs::kExitOk;
   }
-  std::vector<std::string> fields;
-  if (int rc = in_context_uts(table, *xid, sets, &fields); rc != 0 || arg_set) return rc;
+  auto fields = vs::shim::get_uts(table, *xid);
+  if (!fields) return fail(fields.error());
+  const auto value = values(*xid, std::move(*fields));
   std::string out;
   for (size_t i = 0; i < kTags.size(); ++i) {
-    if (arg_tags.empty()) {
-      out += std::string(kTags[i]) + "=" + fields[i] + "\n";
-    }
+    if (arg_tags.empty()) out += std::string(kTags[i]) + "=" + value[i] + "\n";
   }
   for (const auto& t : arg_tags) {
     for (size_t i = 0; i < kTags.size(); ++i) {
-      if (t == kTags[i]) out += fields[i] + "\n";
+      if (t == kTags[i]) out += value[i] + "\n";
     }
   }
   std::fputs(out.c_str(), stdout);
