@@ -1,8 +1,16 @@
 #include "lib/guest/boot.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
+
+#include "lib/base/child.h"
+#include "lib/base/exit_code.h"
+#include "lib/base/unique_fd.h"
 
 namespace vs {
 
@@ -51,6 +59,126 @@ Result<std::vector<std::vector<std::string>>> boot_waves(const std::vector<Guest
     waves.push_back(std::move(wave));
   }
   return waves;
+}
+
+namespace {
+
+// A guest's command, running.
+struct Running {
+  std::string name;
+  Child child;
+};
+
+// Starts argv as a child of ours. An exec failure comes back over a close-on-exec pipe as the
+// spawn's error, so a missing or unexecutable command is told apart from one that failed.
+Result<Child> start_command(const std::vector<std::string>& argv) {
+  if (argv.empty()) return usage_error("command", "empty");
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return sys_error("pipe2", argv[0]);
+  UniqueFd rd(p[0]), wr(p[1]);
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  auto child = Child::spawn({}, [&] {
+    rd.reset();
+    ::execv(cargv[0], cargv.data());
+    int err = errno;
+    (void)!::write(wr.get(), &err, sizeof err);
+    return kExitExecFailed;
+  });
+  if (!child) return std::move(child).error();
+  wr.reset();
+  int err = 0;
+  ssize_t n;
+  while ((n = ::read(rd.get(), &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof err)) {
+    (void)child->wait();
+    return sys_error("run", argv[0], err);
+  }
+  return child;
+}
+
+// Waits until one of `running` ended; reaps it and returns its index and status.
+Result<std::pair<size_t, ExitStatus>> wait_any(std::vector<Running>& running) {
+  std::vector<struct pollfd> fds;
+  for (const auto& r : running) fds.push_back({r.child.pidfd(), POLLIN, 0});
+  for (;;) {
+    if (::poll(fds.data(), fds.size(), -1) >= 0) break;
+    if (errno != EINTR) return sys_error("poll", "boot commands");
+  }
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+    auto st = running[i].child.wait();
+    if (!st) return std::move(st).error();
+    return std::make_pair(i, *st);
+  }
+  return sys_error("poll", "boot commands", EIO);
+}
+
+}  // namespace
+
+Result<BootSummary> run_boot(const BootPlan& plan,
+                             const std::function<void(const BootEvent&)>& on_event) {
+  const size_t jobs = std::max<size_t>(plan.jobs, 1);
+  BootSummary sum;
+  std::set<std::string> failed;  // failed, not run or skipped: their dependents are skipped
+  auto settle = [&](BootEvent ev) {
+    switch (ev.outcome) {
+      case BootEvent::Outcome::kDone:
+        ++sum.done;
+        break;
+      case BootEvent::Outcome::kSkipped:
+        ++sum.skipped;
+        break;
+      case BootEvent::Outcome::kFailed:
+      case BootEvent::Outcome::kNotRun:
+        ++sum.failed;
+        break;
+    }
+    if (ev.outcome != BootEvent::Outcome::kDone) failed.insert(ev.name);
+    if (on_event) on_event(ev);
+  };
+  for (const auto& wave : plan.waves) {
+    std::vector<Running> running;
+    size_t next = 0;
+    while (next < wave.size() || !running.empty()) {
+      if (next < wave.size() && running.size() < jobs) {
+        const std::string& name = wave[next++];
+        BootEvent ev;
+        ev.name = name;
+        auto deps = plan.depends.find(name);
+        if (deps != plan.depends.end() &&
+            std::any_of(deps->second.begin(), deps->second.end(),
+                        [&](const std::string& d) { return failed.count(d) > 0; })) {
+          ev.outcome = BootEvent::Outcome::kSkipped;
+          settle(std::move(ev));
+          continue;
+        }
+        auto child = start_command(plan.command(name));
+        if (!child) {
+          ev.outcome = BootEvent::Outcome::kNotRun;
+          ev.error = std::move(child).error();
+          settle(std::move(ev));
+          continue;
+        }
+        running.push_back({name, std::move(*child)});
+        continue;
+      }
+      auto ended = wait_any(running);
+      if (!ended) return std::move(ended).error();
+      auto [i, status] = *ended;
+      BootEvent ev;
+      ev.name = std::move(running[i].name);
+      ev.exit_code = status.as_exit_code();
+      // Already running (start) or not running (stop) is what was wanted.
+      const bool fine = ev.exit_code == kExitOk || ev.exit_code == kExitWrongState;
+      ev.outcome = fine ? BootEvent::Outcome::kDone : BootEvent::Outcome::kFailed;
+      running.erase(running.begin() + static_cast<long>(i));
+      settle(std::move(ev));
+    }
+  }
+  return sum;
 }
 
 }  // namespace vs
