@@ -6,8 +6,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -465,6 +467,25 @@ Result<CgroupLayout> CgroupLayout::discover(const std::string& mountinfo_path) {
   return layout;
 }
 
+Result<CgroupLayout> CgroupLayout::discover_v2(const std::string& mountinfo_path) {
+  CgroupLayout layout;
+  for (const char* dir : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+    struct statfs fs {};
+    if (::statfs(dir, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+      layout.v2_root = dir;
+      return layout;
+    }
+  }
+  auto all = discover(mountinfo_path);
+  if (!all) return std::move(all).error();
+  if (all->v2_root.empty()) {
+    return make_error(ErrorKind::kFailed, "lookup", "cgroup2", "no cgroup2 hierarchy is mounted",
+                      ENOENT);
+  }
+  layout.v2_root = std::move(all->v2_root);
+  return layout;
+}
+
 const CgroupLayout::V1* CgroupLayout::v1_for(std::string_view controller) const {
   for (const auto& h : v1) {
     if (binds(h, controller)) return &h;
@@ -707,7 +728,7 @@ Result<Xid> xid_of_pid(pid_t pid, const std::string& parent, const std::string& 
 }
 
 Result<std::vector<ContextPids>> scan_context_pids(const CgroupLayout& layout,
-                                                   const std::string& parent) {
+                                                   const std::string& parent, PidScan depth) {
   if (auto r = check_parent(parent); !r) return std::move(r).error();
   std::vector<ContextPids> out;
   if (layout.v2_root.empty()) return out;
@@ -719,9 +740,27 @@ Result<std::vector<ContextPids>> scan_context_pids(const CgroupLayout& layout,
   }
   auto names = subdirs(fd.get(), top);
   if (!names) return std::move(names).error();
+  std::vector<char> buf;  // one buffer for every context's file (kOwn)
   for (const auto& name : *names) {
     auto xid = Xid::parse(name);
     if (!xid || !xid->is_context()) continue;
+    if (depth == PidScan::kOwn) {
+      auto len = read_into_at(fd.get(), name + "/cgroup.procs", buf, ReadEnd::kZero);
+      if (!len) {
+        // Removed meanwhile (ENOENT, or ENODEV while we read), or not a directory.
+        int code = len.error().code;
+        if (code == ENOENT || code == ENODEV || code == ENOTDIR) continue;
+        Error e = std::move(len).error();
+        e.subject = top + "/" + e.subject;
+        return e;
+      }
+      auto pids =
+          cd::parse_procs(std::string_view(buf.data(), *len), top + "/" + name + "/cgroup.procs");
+      if (!pids) return std::move(pids).error();
+      std::sort(pids->begin(), pids->end());
+      out.push_back({*xid, std::move(*pids)});
+      continue;
+    }
     auto pids = cd::read_procs_tree(top + "/" + name);
     if (!pids) {
       if (pids.error().code == ENOENT) continue;  // reaped meanwhile

@@ -31,6 +31,13 @@ struct CgroupLayout {
   /// Parses a mountinfo file (the path is a parameter so unit tests feed fixtures).
   static Result<CgroupLayout> parse_mountinfo(const std::string& mountinfo_text);
   static Result<CgroupLayout> discover(const std::string& mountinfo_path = "/proc/self/mountinfo");
+  /// The v2 hierarchy alone (v1 left empty), found cheaply, for readers that need nothing
+  /// else (vps): /sys/fs/cgroup or /sys/fs/cgroup/unified when it is a cgroup2 filesystem
+  /// (one statfs each; cgroup2 is one hierarchy, so any mount of it shows every context),
+  /// else the first cgroup2 mount in `mountinfo_path`, which is long on a host with many
+  /// guests (a line per pinned namespace). No cgroup2 mounted: an ENOENT "lookup" error.
+  static Result<CgroupLayout> discover_v2(
+      const std::string& mountinfo_path = "/proc/self/mountinfo");
 
   /// The v1 hierarchy where `controller` is bound, or nullptr.
   [[nodiscard]] const V1* v1_for(std::string_view controller) const;
@@ -114,12 +121,21 @@ struct ContextPids {
   Xid xid{0};
   std::vector<pid_t> pids;  ///< sorted host pids (processes, not threads)
 };
+/// How far scan_context_pids() reads below each context directory.
+enum class PidScan {
+  kTree,  ///< its cgroup.procs and those of every sub-cgroup below it
+  /// its own cgroup.procs only: one openat, the reads and one close per context, nothing
+  /// else (vps, which looks up the few processes it did not see one by one with xid_of_pid)
+  kOwn,
+};
 /// Every context's processes in one pass over the v2 hierarchy: one read of the cgroup.procs
-/// of each context directory under PARENT (and of its sub-cgroups), O(contexts) rather than
-/// one /proc/PID/cgroup read per process. Directories whose name is not a context xid as
-/// create() makes it are skipped; one removed meanwhile is left out. Sorted by xid.
+/// of each context directory under PARENT (and, with kTree, of its sub-cgroups),
+/// O(contexts) rather than one /proc/PID/cgroup read per process. Directories whose name is
+/// not a context xid as create() makes it are skipped; one removed meanwhile is left out.
+/// Sorted by xid. No context directory at all (none ever made) is no error.
 Result<std::vector<ContextPids>> scan_context_pids(const CgroupLayout& layout,
-                                                   const std::string& parent = "vservers");
+                                                   const std::string& parent = "vservers",
+                                                   PidScan depth = PidScan::kTree);
 
 /// The same parse over the text of a /proc/PID/cgroup file (for unit tests).
 Result<Xid> xid_from_cgroup_file(std::string_view text, const std::string& parent);

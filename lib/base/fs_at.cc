@@ -72,6 +72,25 @@ Result<std::string> read_file_at(int dir_fd, std::string_view rel, size_t max_by
   return read_all(std::move(fd), name, max_bytes);
 }
 
+Result<size_t> read_into_at(int dir_fd, const std::string& rel, std::vector<char>& buf,
+                            ReadEnd end) {
+  UniqueFd fd(::openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) return sys_error("open", rel);
+  if (buf.size() < 16384) buf.resize(16384);
+  size_t len = 0;
+  for (;;) {
+    if (buf.size() - len < 4096) buf.resize(buf.size() * 2);
+    const size_t want = buf.size() - len;
+    ssize_t n = ::read(fd.get(), buf.data() + len, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("read", rel);
+    if (n == 0) break;
+    len += static_cast<size_t>(n);
+    if (end == ReadEnd::kShort && static_cast<size_t>(n) < want) break;
+  }
+  return len;
+}
+
 Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   return read_file_at(AT_FDCWD, path, max_bytes);
 }

@@ -7,8 +7,9 @@
 #include <sys/types.h>
 
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "lib/base/result.h"
 #include "lib/base/unique_fd.h"
@@ -32,6 +33,20 @@ Result<UniqueFd> open_beneath(int root_fd, std::string_view rel, int flags, mode
 /// Refuses non-regular files without blocking (FIFOs) and does not follow a final symlink.
 Result<std::string> read_file_at(int dir_fd, std::string_view rel, size_t max_bytes = 1 << 20);
 Result<std::string> read_file(const std::string& path, size_t max_bytes = 1 << 20);
+
+/// How read_into_at() knows it has reached the end of a file.
+enum class ReadEnd {
+  kZero,   ///< a read of 0 bytes: seq_file-backed files (procfs, cgroupfs) return a page or so
+           ///< per read, so a short read is no end there
+  kShort,  ///< a read shorter than asked: a regular file of a local filesystem (tmpfs)
+};
+/// Reads all of `rel` beneath `dir_fd` into `buf`, which is grown as needed and never shrunk,
+/// so that one buffer serves a scan of many files: one openat (O_NOFOLLOW, O_NONBLOCK), the
+/// reads, one close, and no fstat (the caller knows what kind of file it reads). Returns the
+/// length read; "open" or "read" errors name `rel`.
+Result<size_t> read_into_at(int dir_fd, const std::string& rel, std::vector<char>& buf,
+                            ReadEnd end);
+
 /// Writes all of `data` to `fd`, retrying short writes and EINTR; false (errno set) on error.
 bool write_all(int fd, std::string_view data);
 

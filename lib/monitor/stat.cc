@@ -1,6 +1,5 @@
 #include "lib/monitor/stat.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,21 +63,6 @@ Result<ContextStat> stat_of(const shim::ContextTable& table, shim::Xid xid, int6
   return s;
 }
 
-// The xids that have an entry in the run dir (RUNDIR/XID or RUNDIR/XID.lock), unsorted.
-std::vector<shim::Xid> entries(const std::string& rundir) {
-  std::vector<shim::Xid> out;
-  DIR* d = ::opendir(rundir.c_str());
-  if (!d) return out;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name.size() > 5 && name.substr(name.size() - 5) == ".lock") name.remove_suffix(5);
-    auto x = shim::Xid::parse(name);
-    if (x && x->is_context()) out.push_back(*x);
-  }
-  ::closedir(d);
-  return out;
-}
-
 }  // namespace
 
 Result<ContextStat> collect_stat(const shim::ContextTable& table, shim::Xid xid, int64_t now,
@@ -98,12 +82,11 @@ Result<std::vector<ContextStat>> collect_stats(const shim::ContextTable& table, 
   for (const auto& c : *scanned) {
     if (!c.pids.empty()) live[c.xid.value()] = &c.pids;
   }
-  std::vector<shim::Xid> xids = entries(table.config().rundir);
-  std::sort(xids.begin(), xids.end());
-  xids.erase(std::unique(xids.begin(), xids.end()), xids.end());
+  auto xids = table.entries();
+  if (!xids) return std::move(xids).error();
   std::vector<ContextStat> out;
-  out.reserve(xids.size());
-  for (shim::Xid xid : xids) {
+  out.reserve(xids->size());
+  for (shim::Xid xid : *xids) {
     auto it = live.find(xid.value());
     const std::vector<pid_t>* pids = it == live.end() ? nullptr : it->second;
     if (!pids) {

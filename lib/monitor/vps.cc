@@ -1,16 +1,11 @@
 #include "lib/monitor/vps.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
-#include <memory>
 
-#include "kernel-shim/cgroup.h"
 #include "lib/base/unique_fd.h"
 #include "lib/monitor/stat_format.h"
 
@@ -162,127 +157,15 @@ Result<PsRun> run_ps(const std::vector<std::string>& args) {
   return finish_ps(std::move(*ps));
 }
 
-namespace {
-
-// The parent is a relative path below the cgroup2 root, as the shim takes it.
-Result<void> check_parent(const std::string& parent) {
-  auto bad = [&](const char* why) {
-    return usage_error("cgroup parent",
-                       "`" + parent + "` " + why + " (expected a relative path like `vservers`)");
-  };
-  if (parent.empty()) return bad("is empty");
-  if (parent.front() == '/') return bad("is absolute");
-  size_t pos = 0;
-  while (pos <= parent.size()) {
-    size_t slash = std::min(parent.find('/', pos), parent.size());
-    std::string_view part = std::string_view(parent).substr(pos, slash - pos);
-    if (part.empty()) return bad("has an empty component");
-    if (part == "." || part == "..") return bad("has a `.` or `..` component");
-    pos = slash + 1;
-  }
-  return ok();
-}
-
-// Appends the pids of a cgroup.procs text ("PID\n" lines) to `out`.
-Result<void> parse_procs(std::string_view text, shim::Xid xid,
-                         std::unordered_map<pid_t, shim::Xid>& out) {
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (line.empty()) continue;
-    auto pid = parse_pid(line);
-    if (!pid) {
-      return make_error(ErrorKind::kFailed, "parse", "cgroup.procs of context " + xid.str(),
-                        "bad line `" + std::string(line) + "` (expected one pid per line)",
-                        EINVAL);
-    }
-    out.insert_or_assign(*pid, xid);
-  }
-  return ok();
-}
-
-enum class FileKind { kSeq, kRegular };
-
-// Reads all of `fd` into `buf` (grown as needed, never shrunk, so one buffer serves every
-// file); the length read, or nullopt with errno set. cgroup.procs is a seq_file: a read
-// returns at most a page or so, and only a read of 0 bytes means its end. A regular file (a
-// state file on the run dir's tmpfs) ends where a read returns less than asked: one read
-// instead of two.
-std::optional<size_t> read_all(int fd, std::vector<char>& buf, FileKind kind) {
-  if (buf.size() < 16384) buf.resize(16384);
-  size_t len = 0;
-  for (;;) {
-    if (buf.size() - len < 4096) buf.resize(buf.size() * 2);
-    const size_t want = buf.size() - len;
-    ssize_t n = ::read(fd, buf.data() + len, want);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;
-    if (n == 0) break;
-    len += static_cast<size_t>(n);
-    if (kind == FileKind::kRegular && static_cast<size_t>(n) < want) break;
-  }
-  return len;
-}
-
-struct CloseDir {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-
-}  // namespace
-
-Result<std::string> find_cgroup2_root(const std::string& mountinfo) {
-  for (const char* dir : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
-    struct statfs fs {};
-    if (::statfs(dir, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) return std::string(dir);
-  }
-  auto layout = shim::CgroupLayout::discover(mountinfo);
-  if (!layout) return std::move(layout).error();
-  if (layout->v2_root.empty()) {
-    return make_error(ErrorKind::kFailed, "lookup", "cgroup2", "no cgroup2 hierarchy is mounted",
-                      ENOENT);
-  }
-  return std::move(layout->v2_root);
-}
-
 Result<void> ContextMap::scan() {
-  if (auto r = check_parent(roots_.parent); !r) return std::move(r).error();
-  const std::string top = roots_.cgroup2_root + "/" + roots_.parent;
-  UniqueFd fd(::open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return ok();  // no context was ever made
-    return sys_error("open", top);
-  }
-  std::unique_ptr<DIR, CloseDir> dir(::fdopendir(fd.get()));
-  if (!dir) return sys_error("opendir", top);
-  (void)fd.release();  // the DIR owns it now
-  std::vector<char> buf;
-  errno = 0;
-  while (struct dirent* e = ::readdir(dir.get())) {
-    if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
-    // Only the names the shim makes are contexts (canonical decimal 2..65535).
-    auto xid = shim::Xid::parse(e->d_name);
-    if (!xid || !xid->is_context()) continue;
-    const std::string rel = std::string(e->d_name) + "/cgroup.procs";
-    UniqueFd procs(::openat(::dirfd(dir.get()), rel.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!procs) {
-      if (errno == ENOENT || errno == ENOTDIR) continue;  // removed meanwhile, or not a dir
-      return sys_error("open", top + "/" + rel);
-    }
-    auto len = read_all(procs.get(), buf, FileKind::kSeq);
-    if (!len) {
-      if (errno == ENODEV || errno == ENOENT) continue;  // removed while we read
-      return sys_error("read", top + "/" + rel);
-    }
-    if (auto r = parse_procs(std::string_view(buf.data(), *len), *xid, xid_of_); !r) {
-      return std::move(r).error();
-    }
+  auto scanned = shim::scan_context_pids(layout_, parent_, shim::PidScan::kOwn);
+  if (!scanned) return std::move(scanned).error();
+  for (const auto& c : *scanned) {
+    for (pid_t pid : c.pids) xid_of_.insert_or_assign(pid, c.xid);
     // Its name now, while ps still runs, rather than when ps's lines are labelled.
-    if (*len > 0) (void)name_of(*xid);
+    if (!c.pids.empty()) (void)name_of(c.xid);
     ++contexts_;
-    errno = 0;
   }
-  if (errno != 0) return sys_error("readdir", top);
   return ok();
 }
 
@@ -296,39 +179,8 @@ const std::string& ContextMap::name_of(shim::Xid xid) {
   auto n = names_.find(xid.value());
   if (n != names_.end()) return n->second;
   std::string name;
-  if (!rundir_tried_) {
-    rundir_tried_ = true;
-    rundir_fd_ = UniqueFd(::open(roots_.rundir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  }
-  if (rundir_fd_) {
-    const std::string rel = xid.str() + "/state";
-    UniqueFd fd(::openat(rundir_fd_.get(), rel.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    std::optional<size_t> len;
-    if (fd) len = read_all(fd.get(), buf_, FileKind::kRegular);
-    if (len) {
-      std::string_view text(buf_.data(), *len);
-      if (auto st = shim::ContextState::parse(text, roots_.rundir + "/" + rel)) {
-        name = std::move(st->name);
-      }
-    }
-  }
+  if (auto st = reader_.state(xid)) name = std::move(st->name);
   return names_.emplace(xid.value(), std::move(name)).first->second;
-}
-
-std::optional<shim::Xid> ContextMap::xid_from_proc(pid_t pid) {
-  if (!proc_tried_) {
-    proc_tried_ = true;
-    proc_fd_ = UniqueFd(::open(roots_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  }
-  if (!proc_fd_) return std::nullopt;
-  const std::string rel = std::to_string(pid) + "/cgroup";
-  UniqueFd fd(::openat(proc_fd_.get(), rel.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  auto len = read_all(fd.get(), buf_, FileKind::kSeq);
-  if (!len) return std::nullopt;
-  auto x = shim::xid_from_cgroup_file(std::string_view(buf_.data(), *len), roots_.parent);
-  if (!x) return std::nullopt;
-  return *x;
 }
 
 ContextLabel ContextMap::label(pid_t pid) {
@@ -340,12 +192,29 @@ ContextLabel ContextMap::label(pid_t pid) {
     // Not in a context's own cgroup.procs when they were read (after ps ran): a host
     // process, one in a sub-cgroup of a context, or one that ended or moved meanwhile. One
     // read of its cgroup file tells; host processes are few next to the guests'.
-    auto x = xid_from_proc(pid);
+    auto x = reader_.xid_of(pid);
     if (!x) return {"?", "?"};
     xid = *x;
   }
   if (!xid.is_context()) return {"0", "MAIN"};
   return {xid.str(), display_name(name_of(xid))};
+}
+
+Result<VpsRun> run_vps(const shim::ShimConfig& config, const std::vector<std::string>& ps_args) {
+  auto layout = shim::CgroupLayout::discover_v2(config.mountinfo);
+  if (!layout) return std::move(layout).error();
+  auto running = start_ps(ps_args);
+  if (!running) return std::move(running).error();
+  ContextMap map(config, std::move(*layout));
+  auto scanned = map.scan();
+  auto ps = finish_ps(std::move(*running));
+  if (!ps) return std::move(ps).error();
+  if (!scanned) return std::move(scanned).error();
+  VpsRun run;
+  run.status = ps->status;
+  run.out = annotate_ps(
+      ps->out, [&](pid_t pid) { return map.label(pid); }, &run.pid_column);
+  return run;
 }
 
 }  // namespace vs::monitor

@@ -5,11 +5,11 @@
 //
 // Cost: ps itself, plus O(contexts) cheap reads, done while ps runs: the cgroup2 root from
 // two statfs calls (not the host's mountinfo, a line per pinned namespace), one directory
-// scan of the contexts' cgroup parent, then per context an open, read and close of its
-// cgroup.procs and of its state file (the name). A pid not found
-// in a context (a host process, one in a sub-cgroup, or one that started, ended or moved
-// meanwhile) costs one read of its /proc/PID/cgroup. A process that ended before that read
-// is shown with "?".
+// scan of the contexts' cgroup parent, then per context an open, reads and close of its
+// cgroup.procs and of its state file (the name). A pid not found in a context (a host
+// process, one in a sub-cgroup, or one that started, ended or moved meanwhile) costs one
+// read of its /proc/PID/cgroup. A process that ended before that read is shown with "?".
+// Every one of those reads is the shim's (kernel-shim/cgroup.h, table_reader.h).
 #pragma once
 
 #include <sys/types.h>
@@ -22,7 +22,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernel-shim/cgroup.h"
 #include "kernel-shim/context_table.h"
+#include "kernel-shim/table_reader.h"
 #include "kernel-shim/xid.h"
 #include "lib/base/child.h"
 #include "lib/base/result.h"
@@ -71,30 +73,18 @@ Result<PsProcess> start_ps(const std::vector<std::string>& args);
 /// Reads ps's output to its end and waits for it.
 Result<PsRun> finish_ps(PsProcess ps);
 
-/// Where vps looks for contexts and their names.
-struct ScanRoots {
-  std::string cgroup2_root;  ///< mount point of the cgroup2 hierarchy
-  std::string parent;        ///< the contexts' cgroup parent under it ("vservers")
-  std::string rundir;        ///< the context table (RUNDIR/XID/state holds the names)
-  std::string proc_root = "/proc";
-};
-
-/// The cgroup2 mount point: /sys/fs/cgroup or /sys/fs/cgroup/unified when one of them is a
-/// cgroup2 filesystem (one statfs each; cgroup2 is a single hierarchy, so any mount of it
-/// shows the contexts), else the first cgroup2 mount in `mountinfo`, which is long on a host
-/// with many guests (a line per pinned namespace). ENOENT if none is mounted.
-Result<std::string> find_cgroup2_root(const std::string& mountinfo = "/proc/self/mountinfo");
-
-/// pid -> xid of every process in a context (host processes are absent), and xid -> name.
+/// pid -> xid of every process in a context (host processes are absent), and xid -> name,
+/// read through the shim (kernel-shim/cgroup.h scan_context_pids, table_reader.h).
 class ContextMap {
  public:
-  explicit ContextMap(ScanRoots roots) : roots_(std::move(roots)) {}
+  /// `layout` needs only its v2 root (CgroupLayout::discover_v2()).
+  ContextMap(const shim::ShimConfig& config, shim::CgroupLayout layout)
+      : parent_(config.cgroup.parent), layout_(std::move(layout)), reader_(config) {}
 
-  /// Reads the cgroup.procs of every context directory under PARENT: one directory scan,
-  /// then an open, read and close per context, and of the state file (the name) of each
-  /// context with a process. A context whose own cgroup.procs is empty
-  /// (its processes are in sub-cgroups) is not walked: label() finds those one by one.
-  /// No context directory (none ever made) is no error.
+  /// Reads the own cgroup.procs of every context (scan_context_pids, PidScan::kOwn), and the
+  /// state (the name) of each context with a process there. A context whose own cgroup.procs
+  /// is empty (its processes are in sub-cgroups) is not walked: label() finds those one by
+  /// one. No context directory (none ever made) is no error.
   Result<void> scan();
   /// The label of `pid`: xid 0 MAIN for the host, the escaped guest name or "-"; "?" for a
   /// pid in no scanned context that no longer exists. A pid the scan did not see (a host
@@ -109,18 +99,26 @@ class ContextMap {
 
  private:
   const std::string& name_of(shim::Xid xid);
-  /// The xid in PROC/PID/cgroup; nullopt if the process is gone or the file unreadable.
-  std::optional<shim::Xid> xid_from_proc(pid_t pid);
 
-  ScanRoots roots_;
+  std::string parent_;
+  shim::CgroupLayout layout_;
+  shim::TableReader reader_;
   std::unordered_map<pid_t, shim::Xid> xid_of_;
   std::unordered_map<uint16_t, std::string> names_;
-  std::vector<char> buf_;  ///< read buffer for the state files
-  UniqueFd rundir_fd_;
-  bool rundir_tried_ = false;
-  UniqueFd proc_fd_;
-  bool proc_tried_ = false;
   size_t contexts_ = 0;
 };
+
+/// What vps prints and how it ends.
+struct VpsRun {
+  std::string out;          ///< ps's output with CONTEXT and NAME after PID
+  bool pid_column = false;  ///< false: ps printed no PID column, `out` is its output unchanged
+  ExitStatus status;        ///< ps's
+};
+
+/// vps: finds the cgroup2 hierarchy (CgroupLayout::discover_v2), starts `ps ARGS...`, scans
+/// the contexts while it runs (the two share no state: a process ps lists that joined a
+/// context after the scan costs one read in label()), then labels ps's lines. Sets nothing
+/// up: no run-dir mount, no cgroup.
+Result<VpsRun> run_vps(const shim::ShimConfig& config, const std::vector<std::string>& ps_args);
 
 }  // namespace vs::monitor

@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <string>
+#include <utility>
+
 #include "kernel-shim/context.h"
 
 namespace vs::test {
@@ -14,10 +17,11 @@ namespace vs::test {
 class SleeperContext {
  public:
   SleeperContext(const shim::ContextTable& table, shim::Xid xid,
-                 shim::NsSet namespaces = shim::default_namespaces())
+                 shim::NsSet namespaces = shim::default_namespaces(), std::string name = "")
       : table_(table), xid_(xid) {
     shim::CreateSpec spec;
     spec.xid = xid;
+    spec.name = std::move(name);
     spec.namespaces = namespaces;
     spec.detach = true;
     spec.init_stays = true;

@@ -284,6 +284,44 @@ TEST_F(FsAtTest, ReadFileAtReadsWholeFile) {
   EXPECT_EQ(*r, big);
 }
 
+TEST_F(FsAtTest, ReadIntoAtGrowsOneBufferAcrossFiles) {
+  std::string big(40000, 'x');
+  big[39999] = 'y';
+  put(in_root("etc/big"), big);
+  put(in_root("etc/small"), "small\n");
+  std::vector<char> buf;
+  for (ReadEnd end : {ReadEnd::kShort, ReadEnd::kZero}) {
+    auto n = read_into_at(root_fd_, "etc/big", buf, end);
+    ASSERT_TRUE(n) << n.error().message();
+    EXPECT_EQ(std::string(buf.data(), *n), big);
+    const size_t grown = buf.size();
+    auto m = read_into_at(root_fd_, "etc/small", buf, end);
+    ASSERT_TRUE(m) << m.error().message();
+    EXPECT_EQ(std::string(buf.data(), *m), "small\n");
+    EXPECT_EQ(buf.size(), grown) << "the buffer shrank";
+  }
+  put(in_root("empty"), "");
+  auto e = read_into_at(root_fd_, "empty", buf, ReadEnd::kShort);
+  ASSERT_TRUE(e) << e.error().message();
+  EXPECT_EQ(*e, 0u);
+}
+
+TEST_F(FsAtTest, ReadIntoAtErrorsNameTheFile) {
+  std::vector<char> buf;
+  auto missing = read_into_at(root_fd_, "etc/none", buf, ReadEnd::kZero);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ENOENT);
+  EXPECT_EQ(missing.error().subject, "etc/none");
+  ASSERT_EQ(::symlink("/etc/passwd", in_root("etc/link").c_str()), 0);
+  auto link = read_into_at(root_fd_, "etc/link", buf, ReadEnd::kZero);
+  ASSERT_FALSE(link) << "followed a final symlink";
+  EXPECT_EQ(link.error().code, ELOOP);
+  auto dir = read_into_at(root_fd_, "etc", buf, ReadEnd::kZero);
+  ASSERT_FALSE(dir);
+  EXPECT_EQ(dir.error().op, "read");
+  EXPECT_EQ(dir.error().code, EISDIR);
+}
+
 TEST_F(FsAtTest, ReadFileAtEmptyFile) {
   put(in_root("empty"), "");
   auto r = read_file_at(root_fd_, "empty");

@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "lib/base/exit_code.h"
@@ -37,27 +36,12 @@ int main(int argc, char** argv) {
     std::puts("vserver 0.1.0");
     return vs::kExitOk;
   }
-  // Read only: vps sets up nothing (no run dir mount, no cgroup), so it costs ps plus the
-  // few reads vps.h counts.
-  const auto config = vs::tool::shim_config({});
-  auto root = vs::monitor::find_cgroup2_root(config.mountinfo);
-  if (!root) return vs::tool::report(kTool, root.error());
-  auto running = vs::monitor::start_ps(args);
-  if (!running) return vs::tool::report(kTool, running.error());
-  // While ps runs (the two share no state): a process ps lists that joined a context after
-  // its cgroup.procs was read is not in the map, and label() reads its /proc/PID/cgroup.
-  vs::monitor::ContextMap map({*root, config.cgroup.parent, config.rundir, config.proc_root});
-  auto scanned = map.scan();
-  auto ps = vs::monitor::finish_ps(std::move(*running));
-  if (!ps) return vs::tool::report(kTool, ps.error());
-  if (!scanned) return vs::tool::report(kTool, scanned.error());
-  bool found = false;
-  std::string out = vs::monitor::annotate_ps(
-      ps->out, [&](pid_t pid) { return map.label(pid); }, &found);
-  if (!found && !ps->out.empty()) {
+  auto run = vs::monitor::run_vps(vs::tool::shim_config({}), args);
+  if (!run) return vs::tool::report(kTool, run.error());
+  if (!run->pid_column && !run->out.empty()) {
     std::fprintf(stderr, "%s: ps printed no PID column; contexts not shown (add pid to -o)\n",
                  kTool);
   }
-  if (!vs::write_all(STDOUT_FILENO, out)) return vs::kExitFailed;
-  return ps->status.as_exit_code();
+  if (!vs::write_all(STDOUT_FILENO, run->out)) return vs::kExitFailed;
+  return run->status.as_exit_code();
 }
