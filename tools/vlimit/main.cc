@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "kernel-shim/cgroup.h"
 #include "kernel-shim/context_table.h"
 #include "kernel-shim/limits.h"
+#include "kernel-shim/limits_change.h"
 #include "lib/base/parse.h"
 #include "tools/common/cli.h"
 #include "tools/common/show.h"
@@ -22,10 +22,9 @@ namespace {
 
 using vs::Error;
 using vs::Result;
-using vs::shim::CgroupLimits;
 using vs::shim::ContextTable;
+using vs::shim::LimitsChange;
 using vs::shim::RlimitScope;
-using vs::shim::RlimitSet;
 using vs::shim::Xid;
 
 constexpr const char* kTool = "vlimit";
@@ -52,20 +51,15 @@ struct Args {
 
 Args arg_;
 
-struct Change {
-  int resource;
-  rlim_t value;
-};
+RlimitScope scope() {
+  if (arg_.soft && !arg_.hard) return RlimitScope::kSoft;
+  if (arg_.hard && !arg_.soft) return RlimitScope::kHard;
+  return RlimitScope::kBoth;
+}
 
 // Every value on the command line, parsed before anything is looked up or changed.
-struct Request {
-  std::vector<Change> rlimits;
-  CgroupLimits cgroup;
-  bool has_cgroup = false;
-};
-
-Result<Request> parse_request() {
-  Request req;
+Result<LimitsChange> parse_request() {
+  LimitsChange req;
   const auto& table = vs::shim::rlimit_table();
   for (size_t i = 0; i < table.size(); ++i) {
     if (arg_.rlimit_opts[i]->count() == 0) continue;
@@ -75,7 +69,7 @@ Result<Request> parse_request() {
       e.subject = "--" + std::string(table[i].name);
       return e;
     }
-    req.rlimits.push_back({table[i].resource, *v});
+    req.rlimits.push_back({table[i].resource, *v, "--" + std::string(table[i].name)});
   }
   auto size = [&](CLI::Option* opt, const std::string& text, const char* name,
                   std::optional<uint64_t>& out) -> Result<void> {
@@ -83,7 +77,6 @@ Result<Request> parse_request() {
     auto v = vs::shim::parse_size_or_max(text, name);
     if (!v) return std::move(v).error();
     out = *v;
-    req.has_cgroup = true;
     return vs::ok();
   };
   if (auto r = size(arg_.memory_opt, arg_.memory, "--memory", req.cgroup.memory); !r) {
@@ -100,45 +93,16 @@ Result<Request> parse_request() {
       if (!v) return std::move(v).error();
       req.cgroup.pids = *v;
     }
-    req.has_cgroup = true;
   }
   if (arg_.cpus_opt->count() > 0) {
     req.cgroup.cpuset_cpus = arg_.cpuset_cpus;
-    req.has_cgroup = true;
   }
   if (arg_.mems_opt->count() > 0) {
     req.cgroup.cpuset_mems = arg_.cpuset_mems;
-    req.has_cgroup = true;
   }
   if (auto r = vs::shim::validate_cgroup_limits(req.cgroup); !r) return std::move(r).error();
+  req.scope = scope();
   return req;
-}
-
-RlimitScope scope() {
-  if (arg_.soft && !arg_.hard) return RlimitScope::kSoft;
-  if (arg_.hard && !arg_.soft) return RlimitScope::kHard;
-  return RlimitScope::kBoth;
-}
-
-// Applies the changes to `set`, starting from `base` for a resource `set` lacks.
-Result<void> merge_into(RlimitSet& set, const std::vector<Change>& changes, const RlimitSet& base) {
-  for (const auto& c : changes) {
-    auto it = set.find(c.resource);
-    vs::shim::Rlimit from;
-    if (it != set.end()) {
-      from = it->second;
-    } else if (auto b = base.find(c.resource); b != base.end()) {
-      from = b->second;
-    }
-    auto merged = vs::shim::merge_rlimit(c.resource, from, c.value, scope());
-    if (!merged) {
-      Error e = std::move(merged).error();
-      e.subject = "--" + vs::shim::rlimit_name(c.resource);
-      return e;
-    }
-    set[c.resource] = *merged;
-  }
-  return vs::ok();
 }
 
 // An unknown long option is most often a misspelt limit: name it and list the limits, which
@@ -166,86 +130,42 @@ Result<void> check_option_names(CLI::App& app, int argc, char** argv) {
 int exec_command() { return vs::tool::exec_command(kTool, arg_.command); }
 
 // The host: the limits are this process's, inherited by CMD.
-int run_on_host(const Request& req) {
-  if (req.has_cgroup) {
+int run_on_host(const LimitsChange& req) {
+  if (req.changes_cgroup()) {
     return vs::tool::report(kTool, vs::usage_error("cgroup limits",
                                                    "--memory, --memsw, --pids and --cpuset-* "
                                                    "need a context (--xid): the host has none"));
   }
-  auto current = vs::shim::current_rlimits();
-  if (!current) return vs::tool::report(kTool, current.error());
-  RlimitSet changed;
-  if (auto r = merge_into(changed, req.rlimits, *current); !r) {
-    return vs::tool::report(kTool, r.error());
-  }
-  if (auto r = vs::shim::apply_rlimits(changed); !r) return vs::tool::report(kTool, r.error());
+  auto now = vs::shim::change_own_rlimits(req.rlimits, req.scope);
+  if (!now) return vs::tool::report(kTool, now.error());
   if (arg_.show || arg_.all) {
-    auto now = vs::shim::current_rlimits();
-    if (!now) return vs::tool::report(kTool, now.error());
     vs::tool::print_fields(vs::shim::describe_limits(*now, {}, {}), arg_.json);
     std::fflush(stdout);
   }
   return arg_.command.empty() ? vs::kExitOk : exec_command();
 }
 
-int run_in_context(const ContextTable& table, Xid caller, Xid xid, const Request& req) {
-  const bool change = !req.rlimits.empty() || req.has_cgroup;
-  // From inside a context, another context's existence is none of its business either.
-  vs::shim::ContextState target;
-  target.xid = xid;
-  if (auto r = vs::shim::check_limits_access(caller, target, false); !r) {
-    return vs::tool::report(kTool, r.error());
-  }
-  auto found = table.lookup(xid);
-  if (!found) return vs::tool::report(kTool, found.error());
-  auto lock = table.lock(xid);
-  if (!lock) return vs::tool::report(kTool, lock.error());
-  auto state = table.read_state(xid);
-  if (!state) return vs::tool::report(kTool, state.error());
-  if (auto r = vs::shim::check_limits_access(caller, *state, change); !r) {
-    return vs::tool::report(kTool, r.error());
-  }
-  auto rlimits = vs::shim::rlimits_from_attrs(state->attrs);
-  if (!rlimits) return vs::tool::report(kTool, rlimits.error());
-  if (auto r = merge_into(*rlimits, req.rlimits, {}); !r) return vs::tool::report(kTool, r.error());
-
-  std::optional<vs::shim::LimitDirs> dirs;
-  if (req.has_cgroup || arg_.show || arg_.all) {
-    auto cg = vs::shim::ContextCgroup::open(table.layout(), table.config().cgroup, xid);
-    if (!cg) return vs::tool::report(kTool, cg.error());
-    dirs = vs::shim::LimitDirs::resolve(table.layout(), *cg);
-  }
-  // The cgroup first: the kernel may refuse a limit (EBUSY), and then nothing is recorded.
-  if (req.has_cgroup) {
-    if (auto r = vs::shim::set_cgroup_limits(*dirs, req.cgroup); !r) {
-      return vs::tool::report(kTool, std::move(r).error().wrap("context " + xid.str()));
-    }
-  }
-  if (!req.rlimits.empty()) {
-    vs::shim::rlimits_to_attrs(*rlimits, state->attrs);
-    if (auto r = table.write_state(*state); !r) return vs::tool::report(kTool, r.error());
-  }
-  if (arg_.show || arg_.all) {
-    auto limits = vs::shim::read_cgroup_limits(*dirs);
-    if (!limits) return vs::tool::report(kTool, limits.error());
-    auto usage = vs::shim::read_cgroup_usage(*dirs);
-    if (!usage) return vs::tool::report(kTool, usage.error());
-    auto fields = vs::shim::describe_limits(*rlimits, *limits, *usage);
+int run_in_context(const ContextTable& table, Xid xid, const LimitsChange& req) {
+  const bool show = arg_.show || arg_.all;
+  auto limits = vs::shim::change_context_limits(table, xid, req, show);
+  if (!limits) return vs::tool::report(kTool, limits.error());
+  if (show) {
+    const vs::shim::ContextLimits& l = **limits;
+    auto fields = vs::shim::describe_limits(l.rlimits, l.cgroup, l.usage);
     if (arg_.all) {
       // Rlimits the context does not set: its processes keep what they had ("-").
       std::vector<vs::shim::LimitField> unset;
       for (const auto& r : vs::shim::rlimit_table()) {
-        if (!rlimits->count(r.resource)) {
+        if (!l.rlimits.count(r.resource)) {
           unset.push_back({vs::shim::rlimit_attr_key(r.resource), "-", false});
         }
       }
-      fields.insert(fields.begin() + static_cast<long>(rlimits->size()), unset.begin(),
+      fields.insert(fields.begin() + static_cast<long>(l.rlimits.size()), unset.begin(),
                     unset.end());
     }
     vs::tool::print_fields(fields, arg_.json);
     std::fflush(stdout);
   }
-  *lock = vs::FileLock();  // released before CMD runs
   return arg_.command.empty() ? vs::kExitOk : exec_command();
 }
 
@@ -307,5 +227,5 @@ int main(int argc, char** argv) {
   auto caller = ctable.current_xid();
   if (!caller) return vs::tool::report(kTool, caller.error());
   if (!xid && !caller->is_context()) return run_on_host(*req);
-  return run_in_context(ctable, *caller, xid ? *xid : *caller, *req);
+  return run_in_context(ctable, xid ? *xid : *caller, *req);
 }

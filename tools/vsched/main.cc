@@ -4,9 +4,9 @@
 #include <optional>
 #include <string>
 
-#include "kernel-shim/cgroup.h"
 #include "kernel-shim/context_table.h"
 #include "kernel-shim/limits.h"
+#include "kernel-shim/limits_change.h"
 #include "lib/base/parse.h"
 #include "tools/common/cli.h"
 #include "tools/common/show.h"
@@ -17,7 +17,6 @@ using vs::Result;
 using vs::shim::CgroupLimits;
 
 constexpr const char* kTool = "vsched";
-constexpr uint64_t kDefaultPeriodUs = 100000;
 constexpr uint64_t kMaxPercent = 100000;  // 1000 CPUs
 
 struct Args {
@@ -80,74 +79,18 @@ Result<CgroupLimits> parse_limits() {
   return l;
 }
 
-int run(const vs::shim::ContextTable& table, vs::shim::Xid xid, CgroupLimits limits,
-        std::optional<std::optional<uint64_t>> percent) {
-  const bool change =
-      limits.cpu_shares || limits.cpu_quota_us || limits.cpu_period_us || percent.has_value();
-  auto caller = table.current_xid();
-  if (!caller) return vs::tool::report(kTool, caller.error());
-  // From inside a context, another context's existence is none of its business either.
-  vs::shim::ContextState target;
-  target.xid = xid;
-  if (auto r = vs::shim::check_limits_access(*caller, target, false); !r) {
-    return vs::tool::report(kTool, r.error());
-  }
-  auto found = table.lookup(xid);
-  if (!found) return vs::tool::report(kTool, found.error());
-  auto lock = table.lock(xid);
-  if (!lock) return vs::tool::report(kTool, lock.error());
-  auto state = table.read_state(xid);
-  if (!state) return vs::tool::report(kTool, state.error());
-  if (auto r = vs::shim::check_limits_access(*caller, *state, change); !r) {
-    return vs::tool::report(kTool, r.error());
-  }
-  auto cg = vs::shim::ContextCgroup::open(table.layout(), table.config().cgroup, xid);
-  if (!cg) return vs::tool::report(kTool, cg.error());
-  auto dirs = vs::shim::LimitDirs::resolve(table.layout(), *cg);
-  if (percent) {
-    if (!*percent) {
-      limits.cpu_quota_us = vs::shim::kNoLimit;
-    } else {
-      uint64_t period = kDefaultPeriodUs;
-      if (limits.cpu_period_us) {
-        period = *limits.cpu_period_us;
-      } else if (dirs.cpu) {
-        auto now = vs::shim::read_cgroup_limits(dirs);
-        if (!now) return vs::tool::report(kTool, now.error());
-        if (now->cpu_period_us) period = *now->cpu_period_us;
-      }
-      limits.cpu_quota_us = period * **percent / 100;
-      if (*limits.cpu_quota_us < 1000) {
-        return vs::tool::report(
-            kTool, vs::usage_error("--quota", arg_.quota + " of a " + std::to_string(period) +
-                                                  " us period is below the 1000 us minimum "
-                                                  "quota (use a longer --period-us)"));
-      }
-    }
-  }
-  if (change) {
-    if (auto r = vs::shim::set_cgroup_limits(dirs, limits); !r) {
-      return vs::tool::report(kTool, std::move(r).error().wrap("context " + xid.str()));
-    }
-  }
-  if (arg_.show) {
-    auto now = vs::shim::read_cgroup_limits(dirs);
-    if (!now) return vs::tool::report(kTool, now.error());
-    auto usage = vs::shim::read_cgroup_usage(dirs);
-    if (!usage) return vs::tool::report(kTool, usage.error());
-    // The cpu part only.
-    CgroupLimits cpu;
-    cpu.cpu_shares = now->cpu_shares;
-    cpu.cpu_quota_us = now->cpu_quota_us;
-    cpu.cpu_period_us = now->cpu_period_us;
-    vs::shim::CgroupUsage cpu_usage;
-    cpu_usage.cpu_nr_periods = usage->cpu_nr_periods;
-    cpu_usage.cpu_nr_throttled = usage->cpu_nr_throttled;
-    cpu_usage.cpu_throttled_usec = usage->cpu_throttled_usec;
-    cpu_usage.cpu_usage_usec = usage->cpu_usage_usec;
-    vs::tool::print_fields(vs::shim::describe_limits({}, cpu, cpu_usage), arg_.json);
-  }
-  return vs::kExitOk;
+// Prints the cpu part of the limits and counters.
+void show(const vs::shim::ContextLimits& l) {
+  CgroupLimits cpu;
+  cpu.cpu_shares = l.cgroup.cpu_shares;
+  cpu.cpu_quota_us = l.cgroup.cpu_quota_us;
+  cpu.cpu_period_us = l.cgroup.cpu_period_us;
+  vs::shim::CgroupUsage cpu_usage;
+  cpu_usage.cpu_nr_periods = l.usage.cpu_nr_periods;
+  cpu_usage.cpu_nr_throttled = l.usage.cpu_nr_throttled;
+  cpu_usage.cpu_throttled_usec = l.usage.cpu_throttled_usec;
+  cpu_usage.cpu_usage_usec = l.usage.cpu_usage_usec;
+  vs::tool::print_fields(vs::shim::describe_limits({}, cpu, cpu_usage), arg_.json);
 }
 
 }  // namespace
@@ -183,20 +126,22 @@ int main(int argc, char** argv) {
   if (!xid) return vs::tool::report(kTool, xid.error());
   auto limits = parse_limits();
   if (!limits) return vs::tool::report(kTool, limits.error());
-  std::optional<std::optional<uint64_t>> percent;
+  vs::shim::LimitsChange change;
+  change.cgroup = *limits;
   if (arg_.quota_opt->count() > 0) {
     auto p = parse_percent(arg_.quota);
     if (!p) return vs::tool::report(kTool, p.error());
-    percent = *p;
+    change.cpu_quota_percent = vs::shim::CpuQuotaPercent{*p, "--quota"};
   }
-  const bool change =
-      limits->cpu_shares || limits->cpu_quota_us || limits->cpu_period_us || percent.has_value();
-  if (!change && !arg_.show) {
+  if (change.empty() && !arg_.show) {
     return vs::tool::report(kTool, vs::usage_error("arguments",
                                                    "nothing to do (give --cpu-shares, --weight, "
                                                    "--quota, --quota-us, --period-us or --show)"));
   }
   vs::shim::ContextTable table(vs::tool::shim_config(arg_.common));
   if (auto r = table.prepare(); !r) return vs::tool::report(kTool, r.error());
-  return run(table, *xid, *limits, percent);
+  auto now = vs::shim::change_context_limits(table, *xid, change, arg_.show);
+  if (!now) return vs::tool::report(kTool, now.error());
+  if (arg_.show) show(**now);
+  return vs::kExitOk;
 }
