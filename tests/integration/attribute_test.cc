@@ -1,6 +1,7 @@
 // vattribute and the confinement of sealed contexts: capability bounds, flags, the classic
 // chain `vcontext --create -- vattribute --set -- vcontext --migrate-self --endsetup -- CMD`,
-// and later entrants. Each test uses its own static xid (411xx) and leaves no context behind.
+// and later entrants; and vattribute's calls at the API (kernel-shim/attributes.h). Each
+// test uses its own static xid (411xx) and leaves no context behind.
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 
@@ -10,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "kernel-shim/attributes.h"
 #include "kernel-shim/caps.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
+#include "tests/support/sleeper_context.h"
 
 namespace vs::test {
 namespace {
@@ -238,6 +241,70 @@ TEST(Confinement, BadWordsAreUsageErrorsNamingTheWord) {
   EXPECT_EQ(tool("vattribute", {"--xid", "41108", "--get", "--bcap", "KILL"}).status, 2);
   auto state_setup = tool("vattribute", {"--xid", "41108", "--set", "--flag", "state_setup"});
   EXPECT_EQ(state_setup.status, 4) << state_setup.err;
+}
+
+TEST(Attributes, ChangeRecordsAndReadShowsThem) {
+  shim::ContextTable table(shim_config());
+  ASSERT_TRUE(table.prepare());
+  SleeperContext ctx(table, shim::Xid(41121));
+  ASSERT_TRUE(ctx.running());
+  auto before = shim::read_attributes(table, shim::Xid(41121));
+  ASSERT_TRUE(before) << before.error().message();
+  EXPECT_EQ(before->xid, shim::Xid(41121));
+  EXPECT_EQ(before->stage, shim::ContextStage::kSetup);
+  EXPECT_EQ(before->bcaps, vs::shim::format_caps(vs::shim::default_guest_bcaps()));
+  EXPECT_EQ(before->seccomp, "default");
+  EXPECT_EQ(("," + before->flags + ",").find(",private,"), std::string::npos) << before->flags;
+
+  shim::AttributeChange change;
+  change.bcaps = {"!chown"};
+  change.ccaps = {"set_rlimit"};
+  change.flags = {"private"};
+  change.seccomp = {"-uname"};
+  auto r = shim::change_attributes(table, shim::Xid(41121), change);
+  ASSERT_TRUE(r) << r.error().message();
+  auto after = shim::read_attributes(table, shim::Xid(41121));
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_EQ(after->bcaps,
+            vs::shim::format_caps(vs::shim::default_guest_bcaps() & ~bit(CAP_CHOWN)));
+  EXPECT_EQ(after->ccaps, "set_rlimit");
+  EXPECT_NE(("," + after->flags + ",").find(",private,"), std::string::npos) << after->flags;
+  EXPECT_EQ(after->seccomp, "default -uname");
+
+  // --secure: back to the defaults (flags stay).
+  shim::AttributeChange secure;
+  secure.secure = true;
+  ASSERT_TRUE(shim::change_attributes(table, shim::Xid(41121), secure));
+  auto reset = shim::read_attributes(table, shim::Xid(41121));
+  ASSERT_TRUE(reset) << reset.error().message();
+  EXPECT_EQ(reset->bcaps, before->bcaps);
+  EXPECT_EQ(reset->ccaps, "");
+  EXPECT_EQ(reset->seccomp, "default");
+}
+
+TEST(Attributes, ABadWordChangesNothingAndNoContextIsNotFound) {
+  shim::ContextTable table(shim_config());
+  ASSERT_TRUE(table.prepare());
+  SleeperContext ctx(table, shim::Xid(41122));
+  ASSERT_TRUE(ctx.running());
+  const std::string state_file = table.entry_dir(shim::Xid(41122)) + "/state";
+  const std::string before = run_cmd({"cat", state_file}).out;
+  ASSERT_FALSE(before.empty());
+  shim::AttributeChange change;
+  change.bcaps = {"!chown"};  // good, but the flag after it is not: nothing is recorded
+  change.flags = {"nosuchflag"};
+  auto r = shim::change_attributes(table, shim::Xid(41122), change);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::kUsage) << r.error().message();
+  EXPECT_NE(r.error().message().find("nosuchflag"), std::string::npos) << r.error().message();
+  EXPECT_EQ(run_cmd({"cat", state_file}).out, before);
+
+  auto none = shim::read_attributes(table, shim::Xid(41129));
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().kind, ErrorKind::kNotFound) << none.error().message();
+  auto set = shim::change_attributes(table, shim::Xid(41129), change);
+  ASSERT_FALSE(set);
+  EXPECT_EQ(set.error().kind, ErrorKind::kNotFound) << set.error().message();
 }
 
 }  // namespace
