@@ -1,15 +1,14 @@
-// The cgroup layout (mountinfo), the xid of a process, and the parts of ContextCgroup that
-// are the same for both hierarchies. The v1 and v2 specifics are in cgroup_v1.cc and
-// cgroup_v2.cc.
+// The parts of ContextCgroup that are the same for both hierarchies, and the helpers the
+// cgroup files share (cgroup_backend.h). The layout is in cgroup_layout.cc, the xid of a
+// process and the scan of every context in cgroup_scan.cc, the v1 and v2 specifics in
+// cgroup_v1.cc and cgroup_v2.cc.
 #include "kernel-shim/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,73 +25,12 @@
 namespace vs::shim {
 
 namespace cd = cgroup_detail;
+using cd::binds;
+using cd::check_parent;
+using cd::split;
+using cd::subdirs;
 
 namespace {
-
-std::vector<std::string_view> split(std::string_view text, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  for (;;) {
-    size_t end = text.find(sep, start);
-    if (end == std::string_view::npos) {
-      out.push_back(text.substr(start));
-      return out;
-    }
-    out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-}
-
-bool is_octal(char c) { return c >= '0' && c <= '7'; }
-
-// mountinfo escapes space, tab, newline and backslash in paths as \ooo.
-std::string unescape_mountinfo(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 4 <= s.size() && is_octal(s[i + 1]) && is_octal(s[i + 2]) &&
-        is_octal(s[i + 3])) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// Options a v1 cgroup mount shows that are not controllers (cgroup1_show_options() and the
-// generic superblock flags). Options with '=' (name=, release_agent=) are never controllers.
-constexpr std::array<std::string_view, 14> kV1NonControllerOptions{
-    "rw",           "ro",
-    "none",         "all",
-    "noprefix",     "clone_children",
-    "xattr",        "cpuset_v2_mode",
-    "sync",         "dirsync",
-    "mand",         "lazytime",
-    "favordynmods", "nofavordynmods",
-};
-
-bool is_controller_option(std::string_view opt) {
-  if (opt.empty() || opt.find('=') != std::string_view::npos) return false;
-  return std::find(kV1NonControllerOptions.begin(), kV1NonControllerOptions.end(), opt) ==
-         kV1NonControllerOptions.end();
-}
-
-// PARENT is a relative path below each hierarchy root: no "..", no ".", no empty component,
-// so a context's directory can never be outside the parent.
-Result<void> check_parent(const std::string& parent) {
-  auto bad = [&](const char* why) {
-    return usage_error("cgroup parent",
-                       "`" + parent + "` " + why + " (expected a relative path like `vservers`)");
-  };
-  if (parent.empty()) return bad("is empty");
-  if (parent.front() == '/') return bad("is absolute");
-  for (auto part : split(parent, '/')) {
-    if (part.empty()) return bad("has an empty component");
-    if (part == "." || part == "..") return bad("has a `.` or `..` component");
-  }
-  return ok();
-}
 
 Result<void> check_context_xid(Xid xid) {
   if (xid.is_context()) return ok();
@@ -104,10 +42,6 @@ Result<void> check_context_xid(Xid xid) {
 bool wants(const CgroupSpec& spec, const std::string& controller) {
   return std::find(spec.v1_controllers.begin(), spec.v1_controllers.end(), controller) !=
          spec.v1_controllers.end();
-}
-
-bool binds(const CgroupLayout::V1& h, std::string_view controller) {
-  return std::find(h.controllers.begin(), h.controllers.end(), controller) != h.controllers.end();
 }
 
 // Where the directories of one context are, before anything is made.
@@ -225,33 +159,6 @@ struct CloseDir {
 };
 using DirPtr = std::unique_ptr<DIR, CloseDir>;
 
-// The names of the subdirectories (child cgroups) of the directory `fd`.
-Result<std::vector<std::string>> subdirs(int fd, const std::string& path) {
-  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (dup < 0) return sys_error("fcntl", path);
-  DirPtr dir(::fdopendir(dup));
-  if (!dir) {
-    Error e = sys_error("opendir", path);
-    ::close(dup);
-    return e;
-  }
-  std::vector<std::string> out;
-  errno = 0;
-  while (struct dirent* e = ::readdir(dir.get())) {
-    std::string_view name = e->d_name;
-    if (name == "." || name == "..") continue;
-    bool is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN) {
-      struct stat st {};
-      is_dir = ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-    }
-    if (is_dir) out.emplace_back(name);
-    errno = 0;
-  }
-  if (errno != 0) return sys_error("readdir", path);
-  return out;
-}
-
 Result<UniqueFd> open_subdir(int fd, const std::string& name, const std::string& path) {
   UniqueFd sub(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!sub) return sys_error("open", path);
@@ -321,6 +228,64 @@ Result<void> remove_children(int fd, const std::string& path) {
 // ---- shared helpers (cgroup_backend.h) ----
 
 namespace cgroup_detail {
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    size_t end = text.find(sep, start);
+    if (end == std::string_view::npos) {
+      out.push_back(text.substr(start));
+      return out;
+    }
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+Result<void> check_parent(const std::string& parent) {
+  auto bad = [&](const char* why) {
+    return usage_error("cgroup parent",
+                       "`" + parent + "` " + why + " (expected a relative path like `vservers`)");
+  };
+  if (parent.empty()) return bad("is empty");
+  if (parent.front() == '/') return bad("is absolute");
+  for (auto part : split(parent, '/')) {
+    if (part.empty()) return bad("has an empty component");
+    if (part == "." || part == "..") return bad("has a `.` or `..` component");
+  }
+  return ok();
+}
+
+bool binds(const CgroupLayout::V1& h, std::string_view controller) {
+  return std::find(h.controllers.begin(), h.controllers.end(), controller) != h.controllers.end();
+}
+
+Result<std::vector<std::string>> subdirs(int fd, const std::string& path) {
+  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (dup < 0) return sys_error("fcntl", path);
+  DirPtr dir(::fdopendir(dup));
+  if (!dir) {
+    Error e = sys_error("opendir", path);
+    ::close(dup);
+    return e;
+  }
+  std::vector<std::string> out;
+  errno = 0;
+  while (struct dirent* e = ::readdir(dir.get())) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    bool is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st {};
+      is_dir = ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    }
+    if (is_dir) out.emplace_back(name);
+    errno = 0;
+  }
+  if (errno != 0) return sys_error("readdir", path);
+  return out;
+}
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -408,102 +373,6 @@ void pause_briefly(int attempt) {
 }
 
 }  // namespace cgroup_detail
-
-// ---- CgroupLayout ----
-
-Result<CgroupLayout> CgroupLayout::parse_mountinfo(const std::string& mountinfo_text) {
-  CgroupLayout layout;
-  bool v2_at_root = false;
-  std::vector<bool> v1_at_root;
-  int line_no = 0;
-  for (auto line : split(mountinfo_text, '\n')) {
-    ++line_no;
-    if (line.empty()) continue;
-    auto fields = split(line, ' ');
-    // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
-    auto sep = std::find(fields.begin() + std::min<size_t>(fields.size(), 6), fields.end(), "-");
-    if (fields.size() < 10 || sep == fields.end() || fields.end() - sep < 4) {
-      return make_error(ErrorKind::kFailed, "parse", "mountinfo line " + std::to_string(line_no),
-                        "expected `ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS ... - FSTYPE "
-                        "SOURCE SUPER-OPTIONS`",
-                        EINVAL);
-    }
-    std::string_view fstype = sep[1];
-    bool at_root = fields[3] == "/";
-    if (fstype == "cgroup2") {
-      // The first mount wins, unless a later one shows the whole hierarchy and it did not.
-      if (layout.v2_root.empty() || (at_root && !v2_at_root)) {
-        layout.v2_root = unescape_mountinfo(fields[4]);
-        v2_at_root = at_root;
-      }
-      continue;
-    }
-    if (fstype != "cgroup") continue;
-    V1 h;
-    h.mount_point = unescape_mountinfo(fields[4]);
-    for (auto opt : split(sep[3], ',')) {
-      if (is_controller_option(opt)) h.controllers.emplace_back(opt);
-    }
-    if (h.controllers.empty()) continue;  // a named hierarchy (name=systemd): no controller
-    std::sort(h.controllers.begin(), h.controllers.end());
-    auto same = std::find_if(layout.v1.begin(), layout.v1.end(),
-                             [&](const V1& o) { return o.controllers == h.controllers; });
-    if (same == layout.v1.end()) {
-      layout.v1.push_back(std::move(h));
-      v1_at_root.push_back(at_root);
-    } else if (at_root && !v1_at_root[static_cast<size_t>(same - layout.v1.begin())]) {
-      v1_at_root[static_cast<size_t>(same - layout.v1.begin())] = true;
-      *same = std::move(h);
-    }
-  }
-  return layout;
-}
-
-Result<CgroupLayout> CgroupLayout::discover(const std::string& mountinfo_path) {
-  auto text = read_file(mountinfo_path, 16 << 20);
-  if (!text) return std::move(text).error().wrap("discover cgroup hierarchies");
-  auto layout = parse_mountinfo(*text);
-  if (!layout) return std::move(layout).error().wrap("discover cgroup hierarchies");
-  return layout;
-}
-
-Result<CgroupLayout> CgroupLayout::discover_v2(const std::string& mountinfo_path) {
-  CgroupLayout layout;
-  for (const char* dir : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
-    struct statfs fs {};
-    if (::statfs(dir, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
-      layout.v2_root = dir;
-      return layout;
-    }
-  }
-  auto all = discover(mountinfo_path);
-  if (!all) return std::move(all).error();
-  if (all->v2_root.empty()) {
-    return make_error(ErrorKind::kFailed, "lookup", "cgroup2", "no cgroup2 hierarchy is mounted",
-                      ENOENT);
-  }
-  layout.v2_root = std::move(all->v2_root);
-  return layout;
-}
-
-const CgroupLayout::V1* CgroupLayout::v1_for(std::string_view controller) const {
-  for (const auto& h : v1) {
-    if (binds(h, controller)) return &h;
-  }
-  return nullptr;
-}
-
-std::vector<std::string> CgroupLayout::v2_controllers() const {
-  std::vector<std::string> out;
-  if (v2_root.empty()) return out;
-  auto text = read_file(v2_root + "/cgroup.subtree_control");
-  if (!text) return out;
-  for (auto word : split(*text, ' ')) {
-    while (!word.empty() && (word.back() == '\n' || word.back() == ' ')) word.remove_suffix(1);
-    if (!word.empty()) out.emplace_back(word);
-  }
-  return out;
-}
 
 const std::vector<std::string>& default_v1_controllers() {
   // Only hierarchies with a job: each costs a mkdir, an attach and an rmdir per context
@@ -683,94 +552,6 @@ Result<void> ContextCgroup::remove() const {
   }
   if (first) return std::move(*first).wrap("remove cgroups of context " + xid_.str());
   return ok();
-}
-
-// ---- the xid of a process ----
-
-Result<Xid> xid_from_cgroup_file(std::string_view text, const std::string& parent) {
-  if (auto r = check_parent(parent); !r) return std::move(r).error();
-  const std::string prefix = "/" + parent + "/";
-  for (auto line : split(text, '\n')) {
-    if (line.substr(0, 3) != "0::") continue;
-    std::string_view path = line.substr(3);
-    if (path.substr(0, prefix.size()) != prefix) return Xid(Xid::kHost);
-    std::string_view name = path.substr(prefix.size());
-    name = name.substr(0, name.find('/'));
-    // Only the names create() makes are contexts: a canonical decimal 2..65535. Anything
-    // else under the parent ("042", "1", "abc") was not made by us and is not a context.
-    auto xid = Xid::parse(name);
-    if (!xid || !xid->is_context()) return Xid(Xid::kHost);
-    return *xid;
-  }
-  return make_error(ErrorKind::kFailed, "parse", "cgroup file", "no cgroup v2 line (`0::PATH`)",
-                    EINVAL);
-}
-
-Result<Xid> xid_of_pid(pid_t pid, const std::string& parent, const std::string& proc_root) {
-  const std::string subject = "pid " + std::to_string(pid);
-  if (pid <= 0) return usage_error("pid", "`" + std::to_string(pid) + "` is not a process id");
-  const std::string file = proc_root + "/" + std::to_string(pid) + "/cgroup";
-  auto text = read_file(file, 64 << 10);
-  if (!text) {
-    int code = text.error().code;
-    if (code == ENOENT || code == ESRCH) {
-      return make_error(ErrorKind::kNotFound, "lookup", subject, "no such process", ESRCH);
-    }
-    return std::move(text).error().wrap("xid of " + subject);
-  }
-  auto xid = xid_from_cgroup_file(*text, parent);
-  if (!xid) {
-    Error e = std::move(xid).error();
-    if (e.op == "parse") e.subject = file;
-    return std::move(e).wrap("xid of " + subject);
-  }
-  return xid;
-}
-
-Result<std::vector<ContextPids>> scan_context_pids(const CgroupLayout& layout,
-                                                   const std::string& parent, PidScan depth) {
-  if (auto r = check_parent(parent); !r) return std::move(r).error();
-  std::vector<ContextPids> out;
-  if (layout.v2_root.empty()) return out;
-  const std::string top = layout.v2_root + "/" + parent;
-  UniqueFd fd(::open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return out;  // no context was ever made
-    return sys_error("open", top);
-  }
-  auto names = subdirs(fd.get(), top);
-  if (!names) return std::move(names).error();
-  std::vector<char> buf;  // one buffer for every context's file (kOwn)
-  for (const auto& name : *names) {
-    auto xid = Xid::parse(name);
-    if (!xid || !xid->is_context()) continue;
-    if (depth == PidScan::kOwn) {
-      auto len = read_into_at(fd.get(), name + "/cgroup.procs", buf, ReadEnd::kZero);
-      if (!len) {
-        // Removed meanwhile (ENOENT, or ENODEV while we read), or not a directory.
-        int code = len.error().code;
-        if (code == ENOENT || code == ENODEV || code == ENOTDIR) continue;
-        Error e = std::move(len).error();
-        e.subject = top + "/" + e.subject;
-        return e;
-      }
-      auto pids =
-          cd::parse_procs(std::string_view(buf.data(), *len), top + "/" + name + "/cgroup.procs");
-      if (!pids) return std::move(pids).error();
-      std::sort(pids->begin(), pids->end());
-      out.push_back({*xid, std::move(*pids)});
-      continue;
-    }
-    auto pids = cd::read_procs_tree(top + "/" + name);
-    if (!pids) {
-      if (pids.error().code == ENOENT) continue;  // reaped meanwhile
-      return std::move(pids).error().wrap("processes of context " + name);
-    }
-    out.push_back({*xid, std::move(*pids)});
-  }
-  std::sort(out.begin(), out.end(),
-            [](const ContextPids& a, const ContextPids& b) { return a.xid < b.xid; });
-  return out;
 }
 
 }  // namespace vs::shim

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel-shim/cgroup.h"
 #include "lib/base/result.h"
 #include "lib/base/scope_exit.h"
 
@@ -21,6 +22,19 @@ inline constexpr std::chrono::milliseconds kFreezeTimeout{5000};
 inline constexpr std::chrono::milliseconds kEmptyTimeout{5000};
 
 // ---- common (cgroup.cc) ----
+
+/// `text` cut at every `sep` (an empty text gives one empty piece).
+std::vector<std::string_view> split(std::string_view text, char sep);
+
+/// PARENT must be a relative path below each hierarchy root (no "..", ".", or empty
+/// component): a kUsage error naming it otherwise.
+Result<void> check_parent(const std::string& parent);
+
+/// True if the v1 hierarchy `h` binds `controller`.
+bool binds(const CgroupLayout::V1& h, std::string_view controller);
+
+/// The names of the subdirectories (child cgroups) of the directory `fd`; `path` for errors.
+Result<std::vector<std::string>> subdirs(int fd, const std::string& path);
 
 /// True if `path` exists (any type). A cgroup knob's presence is how features are detected.
 bool exists(const std::string& path);
