@@ -894,27 +894,30 @@ TEST_F(GuestEscapeWeak, ChrootPassesTheEnvironment) {
 
 // ==== 6. A host file given as stdin/stdout can be rewritten or read back =================
 
-enum class Stdio { kStdinRewrite, kStdinThroughAnotherProcess, kStdoutReadBack };
+enum class Stdio { kStdinRewrite, kStdinThroughAnotherProcess, kStdoutReadBack, kStopSysvStdin };
 
 const char* stdio_name(Stdio s) {
   switch (s) {
     case Stdio::kStdinRewrite: return "stdin_rewrite";
     case Stdio::kStdinThroughAnotherProcess: return "stdin_other_process";
     case Stdio::kStdoutReadBack: return "stdout_read_back";
+    case Stdio::kStopSysvStdin: return "stop_sysv_stdin";
   }
   return "?";
 }
 
-// "fdN=TARGET" lines: each TARGET must be a pipe or a pty, never a file of the host.
-void expect_only_pipes_or_ptys(const std::string& out, int count) {
+// "fdN=TARGET" lines: each TARGET must be a pipe or a pty, never a file of the host (or, with
+// `dev_null`, the guest's /dev/null: for code the tool runs on its own behalf, like rc 0).
+void expect_only_pipes_or_ptys(const std::string& out, int count, bool dev_null = false) {
   static const std::regex ok(R"(^(pipe:\[[0-9]+\]|/dev/pts/[0-9]+)$)");
+  static const std::regex ok_null(R"(^(pipe:\[[0-9]+\]|/dev/pts/[0-9]+|/dev/null)$)");
   int seen = 0;
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("fd", 0) != 0 || line.find('=') == std::string::npos) continue;
     ++seen;
     std::string target = line.substr(line.find('=') + 1);
-    EXPECT_TRUE(std::regex_match(target, ok)) << "the command's " << line.substr(0, line.find('='))
+    EXPECT_TRUE(std::regex_match(target, dev_null ? ok_null : ok)) << "the command's " << line.substr(0, line.find('='))
                                               << " is " << target;
   }
   EXPECT_EQ(seen, count) << out;
@@ -929,8 +932,14 @@ class GuestEscapeStdio : public GuestEscapeBase,
 
 TEST_P(GuestEscapeStdio, HostFileIsNeitherRewrittenNorReadBack) {
   const auto [kind, variant] = GetParam();
-  Guest g = guest("stdio", kind);
+  Guest g = guest("stdio", kind, variant == Stdio::kStopSysvStdin ? "sysv" : "minit");
   ASSERT_TRUE(build(g));
+  // A sysv guest's rc 0, run by `vserver stop`: the same attack on stop's stdin.
+  put(vdir(g) + "/etc/init.d/rc",
+      "#!/bin/sh\nif [ \"$1\" = 0 ]; then echo pwned > /proc/self/fd/0; for f in 0 1 2; do "
+      "l=$(readlink /proc/$$/fd/$f); echo \"fd$f=$l\" >> /tmp/rc0-fds; done; fi\n"
+      "[ \"$1\" = 3 ] && { sleep 1000 & }\nexit 0\n",
+      0755);
   auto r = vs(g, {"start"});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::string hostfile = t_ + "/hostfile";
@@ -995,6 +1004,21 @@ TEST_P(GuestEscapeStdio, HostFileIsNeitherRewrittenNorReadBack) {
       EXPECT_TRUE(contains(slurp(hostfile), "appended")) << "the command's output was lost";
       break;
     }
+    case Stdio::kStopSysvStdin: {
+      int in = ::open(hostfile.c_str(), O_RDONLY | O_CLOEXEC);
+      ASSERT_GE(in, 0);
+      Pipe out, err;
+      Spawned p(SpawnSpec{vs_argv(g, {"stop"}), in, out.wr, err.wr, {}, -1});
+      ::close(in);
+      out.close_write();
+      err.close_write();
+      std::string text = err.drain();
+      (void)out.drain();
+      EXPECT_EQ(p.wait(30000), 0) << text;
+      ASSERT_TRUE(fs::exists(vdir(g) + "/tmp/rc0-fds")) << "rc 0 did not run";
+      expect_only_pipes_or_ptys(slurp(vdir(g) + "/tmp/rc0-fds"), 3, true);
+      break;
+    }
   }
   const std::string now = slurp(hostfile);
   EXPECT_EQ(now.substr(0, 17), "host secret line\n") << "the host file was rewritten: " << now;
@@ -1006,7 +1030,8 @@ INSTANTIATE_TEST_SUITE_P(
     GuestEscape, GuestEscapeStdio,
     ::testing::Combine(kAllKinds, ::testing::Values(Stdio::kStdinRewrite,
                                                     Stdio::kStdinThroughAnotherProcess,
-                                                    Stdio::kStdoutReadBack)),
+                                                    Stdio::kStdoutReadBack,
+                                                    Stdio::kStopSysvStdin)),
     [](const ::testing::TestParamInfo<std::tuple<Kind, Stdio>>& pi) {
       return std::string(kind_name(std::get<0>(pi.param))) + "_" +
              stdio_name(std::get<1>(pi.param));
@@ -1047,7 +1072,14 @@ constexpr const char* kTerminalThief =
     "/vsattack tiocsti 3 'echo INJECTED' > /tmp/tiocsti 2>&1; "
     "timeout 3 cat /dev/tty > /tmp/ttyleak 2>&1 ) & exit 0";
 
-enum class TermPath { kExec, kEnter };
+enum class TermPath { kExec, kEnter, kStopSysv };
+
+// A sysv guest's `rc 0`, run by `vserver stop` from the administrator's terminal: it reads
+// what is typed while the stop runs.
+constexpr const char* kRcTerminalThief =
+    "#!/bin/sh\nif [ \"$1\" = 0 ]; then trap '' HUP TERM; exec 3<&0; "
+    "( sleep 1; read x <&3; echo \"got:$x\" > /tmp/leak ) & sleep 2; fi\n"
+    "[ \"$1\" = 3 ] && { sleep 1000 & }\nexit 0\n";
 
 class GuestEscapeTerminal : public GuestEscapeBase,
                             public ::testing::WithParamInterface<std::tuple<Kind, TermPath>> {
@@ -1074,12 +1106,30 @@ class GuestEscapeTerminal : public GuestEscapeBase,
 
 TEST_P(GuestEscapeTerminal, GuestKeepsNothingOfTheTerminal) {
   const auto [kind, path] = GetParam();
-  Guest g = guest("tty", kind);
+  Guest g = guest("tty", kind, path == TermPath::kStopSysv ? "sysv" : "minit");
   ASSERT_TRUE(build(g));
+  put(vdir(g) + "/etc/init.d/rc", kRcTerminalThief, 0755);
   auto r = vs(g, {"start"});
   ASSERT_EQ(r.status, 0) << r.err;
   Pty pty;
   ASSERT_TRUE(pty.ok());
+  if (path == TermPath::kStopSysv) {
+    // While the stop runs: rc 0 must not hold the terminal, nor read what is typed.
+    Spawned p(SpawnSpec{vs_argv(g, {"stop"}), pty.slave, pty.slave, pty.slave, {}, pty.slave});
+    Spawned::sleep_ms(500);
+    auto holders = processes_holding({pty.slave_id});
+    pty.type("vs-tty-secret-0\n");
+    for (int i = 0; i < 2000 && !p.exited(); ++i) {
+      (void)Pty::available(pty.master);
+      Spawned::sleep_ms(10);
+    }
+    EXPECT_EQ(p.wait(1000), 0);
+    EXPECT_TRUE(holders.empty()) << "guest processes hold the administrator's terminal during "
+                                    "the stop:\n" << joined(holders);
+    const std::string leak = slurp(vdir(g) + "/tmp/leak");
+    EXPECT_FALSE(contains(leak, "vs-tty-secret")) << "rc 0 read the terminal: " << leak;
+    return;
+  }
   {
     std::vector<std::string> args = {"exec", "/bin/sh", "-c", kTerminalThief};
     if (path == TermPath::kEnter) args = {"enter"};
@@ -1096,10 +1146,12 @@ TEST_P(GuestEscapeTerminal, GuestKeepsNothingOfTheTerminal) {
 
 INSTANTIATE_TEST_SUITE_P(
     GuestEscape, GuestEscapeTerminal,
-    ::testing::Combine(kAllKinds, ::testing::Values(TermPath::kExec, TermPath::kEnter)),
+    ::testing::Combine(kAllKinds, ::testing::Values(TermPath::kExec, TermPath::kEnter,
+                                                    TermPath::kStopSysv)),
     [](const ::testing::TestParamInfo<std::tuple<Kind, TermPath>>& pi) {
+      const TermPath tp = std::get<1>(pi.param);
       return std::string(kind_name(std::get<0>(pi.param))) +
-             (std::get<1>(pi.param) == TermPath::kExec ? "_exec" : "_enter");
+             (tp == TermPath::kExec ? "_exec" : tp == TermPath::kEnter ? "_enter" : "_stop_sysv");
     });
 
 // Class 4 against chroot(8) given the terminal: the leftover reads the line typed after the
