@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -90,7 +91,9 @@ Result<void> still_the_same(const ContextTable& table, const ContextHandle& ctx)
                       "changed while it was being entered: " + why, ESRCH);
   };
   if (ctx.init) {
-    if (sys::pidfd_send_signal(ctx.init.get(), 0, nullptr, 0) < 0) {
+    // A pidfd is readable once its process exited (a zombie not reaped yet included).
+    struct pollfd p = {ctx.init.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) != 0) {
       return changed("its first process (pid " + std::to_string(st.init_pid) + ") ended");
     }
     return ok();
@@ -126,6 +129,11 @@ Result<void> join(const ContextTable& table, const ContextState& st, int init_fd
     }
     NsSet rest = which & ~from_pins;
     if (rest != 0 && ::setns(init_fd, static_cast<int>(rest)) < 0) {
+      if (errno == ESRCH) {
+        return make_error(ErrorKind::kWrongState, "enter",
+                          st.name.empty() ? "context " + st.xid.str() : st.name,
+                          "its first process ended while it was being entered", ESRCH);
+      }
       return sys_error("setns", "context " + st.xid.str());
     }
     return ok();

@@ -424,18 +424,22 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
       // The guest's own shutdown sequence first: `rc 0` inside, bounded by the timeout.
       auto cmd = effective_init_command(g);
       std::vector<std::string> argv = {cmd.front(), "0"};
+      // Its output reaches ours through pipes, its stdin is empty: nothing of the caller's
+      // (terminal, redirected file) is handed to the guest's shutdown scripts.
+      auto relay = StdioRelay::pipes({-1, STDOUT_FILENO, STDERR_FILENO});
+      if (!relay) return std::move(relay).error().wrap(what);
       shim::RunOptions run;
       run.env = guest_init_env();
+      run.stdio = relay->child_fds();
       auto child = shim::spawn_in_context(table, ctx, argv, run);
+      relay->close_child_ends();
       if (!child) {
         result.warnings.push_back("`" + argv[0] + " 0` did not run: " + child.error().message());
       } else {
-        if (!wait_pidfd(child->pidfd(), deadline)) {
-          (void)child->signal(SIGKILL);
+        auto status = relay->run(*child, deadline);
+        if (status && status->signaled && status->value == SIGKILL) {
           result.warnings.push_back("`" + argv[0] + " 0` was killed after the timeout");
-        }
-        auto status = child->wait();
-        if (status && status->as_exit_code() != 0 && status->as_exit_code() != 128 + SIGKILL) {
+        } else if (status && status->as_exit_code() != 0) {
           result.warnings.push_back("`" + argv[0] + " 0` exited with " +
                                     std::to_string(status->as_exit_code()));
         }
@@ -544,7 +548,7 @@ Result<ExitStatus> run_relayed(const ContextTable& table, const GuestConfig& con
   run.controlling_tty = relay->controlling_tty();
   auto child = spawn_in_guest(table, config, ctx, cmd, opts, run);
   relay->close_child_ends();
-  if (!child) return std::move(child).error();
+  if (!child) return std::move(child).error().wrap((login ? "enter " : "exec ") + config.name);
   return relay->run(*child);
 }
 
