@@ -141,8 +141,9 @@ const std::vector<std::pair<std::string, std::string>> kSecrets = {
 // What must not appear in a guest process's environment: the secrets, and the host paths
 // of the administrator's own settings (the run dir and configuration of the host tools).
 const std::vector<std::string> kSecretNeedles = {
-    "SSH_AUTH_SOCK=", "AWS_SECRET_ACCESS_KEY=", "http_proxy=", "vs-secret", "user:pw@proxy",
-    "VSERVER_RUNDIR=", "VSERVER_CONFDIR=", "VSERVER_VDIRBASE=", "VSERVER_CGROUP_PARENT="};
+    "SSH_AUTH_SOCK=",   "AWS_SECRET_ACCESS_KEY=", "http_proxy=",
+    "vs-secret",        "user:pw@proxy",          "VSERVER_RUNDIR=",
+    "VSERVER_CONFDIR=", "VSERVER_VDIRBASE=",      "VSERVER_CGROUP_PARENT="};
 
 std::vector<std::string> secrets_in(const std::string& env_text) {
   std::vector<std::string> found;
@@ -192,9 +193,12 @@ enum class Kind { kDefault, kShared, kIsolated };
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::kDefault: return "default";
-    case Kind::kShared: return "shared";
-    case Kind::kIsolated: return "isolated";
+    case Kind::kDefault:
+      return "default";
+    case Kind::kShared:
+      return "shared";
+    case Kind::kIsolated:
+      return "isolated";
   }
   return "?";
 }
@@ -237,7 +241,8 @@ class GuestEscapeBase : public ::testing::Test {
   void TearDown() override {
     for (auto it = mounts_.rbegin(); it != mounts_.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
     for (const auto& mark : marks_) {
-      (void)run_cmd(in_net(Kind::kIsolated, {tools_->path("vserver-boot"), "stop", "--mark", mark}));
+      (void)run_cmd(
+          in_net(Kind::kIsolated, {tools_->path("vserver-boot"), "stop", "--mark", mark}));
     }
     for (const auto& g : guests_) {
       (void)vs(g, {"stop", "--kill"});
@@ -279,7 +284,8 @@ class GuestEscapeBase : public ::testing::Test {
     if (r.status != 0) return ::testing::AssertionFailure() << "build " << g.name << ": " << r.err;
     std::string toml = slurp(confdir(g) + "/vserver.toml");
     size_t at = toml.find("style = \"minit\"");
-    if (at == std::string::npos) return ::testing::AssertionFailure() << "no init style in " << toml;
+    if (at == std::string::npos)
+      return ::testing::AssertionFailure() << "no init style in " << toml;
     std::string init = "style = \"" + g.style + "\"";
     if (!g.command.empty()) {
       init += "\ncommand = [";
@@ -392,7 +398,6 @@ class GuestEscapeBase : public ::testing::Test {
   std::vector<std::string> marks_;
 };
 
-
 // ==== 1. A host binary reachable from a guest (CVE-2019-5736) ============================
 
 // Where a host tool execs a guest file.
@@ -410,15 +415,24 @@ enum class Path {
 
 const char* path_name(Path p) {
   switch (p) {
-    case Path::kExecShell: return "exec_sh";
-    case Path::kExecCommand: return "exec_cmd";
-    case Path::kEnter: return "enter";
-    case Path::kStartMinit: return "start_minit";
-    case Path::kStartPlain: return "start_plain";
-    case Path::kStartSysv: return "start_sysv";
-    case Path::kStopSysv: return "stop_sysv";
-    case Path::kRestart: return "restart";
-    case Path::kBoot: return "boot";
+    case Path::kExecShell:
+      return "exec_sh";
+    case Path::kExecCommand:
+      return "exec_cmd";
+    case Path::kEnter:
+      return "enter";
+    case Path::kStartMinit:
+      return "start_minit";
+    case Path::kStartPlain:
+      return "start_plain";
+    case Path::kStartSysv:
+      return "start_sysv";
+    case Path::kStopSysv:
+      return "stop_sysv";
+    case Path::kRestart:
+      return "restart";
+    case Path::kBoot:
+      return "boot";
   }
   return "?";
 }
@@ -442,7 +456,8 @@ TEST_P(GuestEscapeHostBinary, ShebangToProcSelfExeReachesNoHostBinary) {
   ExecMonitor monitor(tools_->files(), root_env().cgroup_parent);
   ASSERT_EQ(monitor.error(), "");
 
-  const bool entrant = path == Path::kExecShell || path == Path::kExecCommand || path == Path::kEnter;
+  const bool entrant =
+      path == Path::kExecShell || path == Path::kExecCommand || path == Path::kEnter;
   Guest g;
   if (entrant) {
     g = guest("hb", kind, "plain",
@@ -546,8 +561,8 @@ TEST_P(GuestEscapeHostBinary, ShebangToProcSelfExeReachesNoHostBinary) {
   SCOPED_TRACE(std::string("exit status ") + std::to_string(status) + ", stderr: " + err);
 
   EXPECT_GT(monitor.events(), 0) << "the exec monitor saw no exec of the copies at all";
-  EXPECT_TRUE(monitor.violations().empty())
-      << "a guest process executed a host tool:\n" << joined(monitor.violations());
+  EXPECT_TRUE(monitor.violations().empty()) << "a guest process executed a host tool:\n"
+                                            << joined(monitor.violations());
   EXPECT_TRUE(running.empty()) << "context processes running a host tool:\n" << joined(running);
   EXPECT_EQ(changed(hashes_before, tools_->hashes()), "") << "copies of tools were rewritten";
   if (entrant) {
@@ -565,8 +580,7 @@ INSTANTIATE_TEST_SUITE_P(
                                          Path::kStartMinit, Path::kStartPlain, Path::kStartSysv,
                                          Path::kStopSysv, Path::kRestart, Path::kBoot)),
     [](const ::testing::TestParamInfo<std::tuple<Kind, Path>>& pi) {
-      return std::string(kind_name(std::get<0>(pi.param))) + "_" +
-             path_name(std::get<1>(pi.param));
+      return std::string(kind_name(std::get<0>(pi.param))) + "_" + path_name(std::get<1>(pi.param));
     });
 
 // Weak setups: each shows its class's attack succeeding, so the checks above can fail.
@@ -585,17 +599,21 @@ TEST_F(GuestEscapeWeak, ChrootHostBinaryIsRewrittenFromInside) {
   ASSERT_TRUE(mount_proc(vdir(g) + "/proc"));
   const std::string allow = std::to_string(id.first) + "." + std::to_string(id.second);
   const std::string hunt_log = vdir(g) + "/tmp/hunt.log";
-  Spawned hunter(SpawnSpec{{"/usr/sbin/chroot", vdir(g), "/vsattack", "hunt", "20", "/tmp/hunt.log",
-                            allow}, -1, -1, -1, {}, -1});
+  Spawned hunter(
+      SpawnSpec{{"/usr/sbin/chroot", vdir(g), "/vsattack", "hunt", "20", "/tmp/hunt.log", allow},
+                -1,
+                -1,
+                -1,
+                {},
+                -1});
   ASSERT_TRUE(wait_for([&] { return contains(slurp(hunt_log), "START"); }, 5000));
   shebang_self(g, "bin/sh");
   Pipe errp;
   errp.fill();
   Spawned p(SpawnSpec{{victim, vdir(g), "/bin/sh", "-c", "true"}, -1, -1, errp.wr, {}, -1});
   errp.close_write();
-  EXPECT_TRUE(wait_for([&] { return contains(slurp(hunt_log), "FOUND pid=" +
-                                                                  std::to_string(p.pid())); },
-                       5000))
+  EXPECT_TRUE(wait_for(
+      [&] { return contains(slurp(hunt_log), "FOUND pid=" + std::to_string(p.pid())); }, 5000))
       << slurp(hunt_log);
   const auto running = [&] {
     std::vector<std::string> out;
@@ -608,7 +626,8 @@ TEST_F(GuestEscapeWeak, ChrootHostBinaryIsRewrittenFromInside) {
       << slurp(hunt_log);
   EXPECT_FALSE(monitor.violations().empty()) << "the monitor must see the chroot's re-exec";
   EXPECT_FALSE(running.empty()) << "the host binary ran inside the chroot";
-  EXPECT_NE(sha256_of({victim})[victim], before) << "the weak setup's host binary was not rewritten";
+  EXPECT_NE(sha256_of({victim})[victim], before)
+      << "the weak setup's host binary was not rewritten";
 }
 
 // ==== 7. The guest's init is the host's vserver ==========================================
@@ -652,11 +671,11 @@ class GuestEscapeInit : public GuestEscapeBase,
 TEST_P(GuestEscapeInit, InitIsNoHostBinaryAndOpaqueToTheGuest) {
   const auto& [kind, style] = GetParam();
   const std::set<FileId> copies = tools_->ids();
-  Guest g = style == "minit"
-                ? guest("init", kind, "minit",
-                        {"/bin/sh", "-c", "/vsattack pid1 > /tmp/pid1.tmp 2>&1; "
-                                          "mv /tmp/pid1.tmp /tmp/pid1; exec sleep 1000"})
-                : guest("init", kind, "sysv");
+  Guest g = style == "minit" ? guest("init", kind, "minit",
+                                     {"/bin/sh", "-c",
+                                      "/vsattack pid1 > /tmp/pid1.tmp 2>&1; "
+                                      "mv /tmp/pid1.tmp /tmp/pid1; exec sleep 1000"})
+                             : guest("init", kind, "sysv");
   ASSERT_TRUE(build(g));
   put(vdir(g) + "/etc/init.d/rc",
       "#!/bin/sh\nif [ \"$1\" = 3 ]; then /vsattack pid1 > /tmp/pid1.tmp 2>&1; "
@@ -665,7 +684,8 @@ TEST_P(GuestEscapeInit, InitIsNoHostBinaryAndOpaqueToTheGuest) {
   auto r = vs(g, {"start"});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::string inside = vdir(g) + "/tmp/pid1";
-  ASSERT_TRUE(wait_for([&] { return fs::exists(inside); }, 5000)) << "the init's command did not run";
+  ASSERT_TRUE(wait_for([&] { return fs::exists(inside); }, 5000))
+      << "the init's command did not run";
   const pid_t init = init_pid(g);
   ASSERT_GT(init, 0);
   // From the host: the init's executable and command line.
@@ -685,12 +705,13 @@ TEST_P(GuestEscapeInit, InitIsNoHostBinaryAndOpaqueToTheGuest) {
   expect_opaque_init("an entrant", r.out);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    GuestEscape, GuestEscapeInit,
-    ::testing::Combine(kAllKinds, ::testing::Values(std::string("minit"), std::string("sysv"))),
-    [](const ::testing::TestParamInfo<std::tuple<Kind, std::string>>& pi) {
-      return std::string(kind_name(std::get<0>(pi.param))) + "_" + std::get<1>(pi.param);
-    });
+INSTANTIATE_TEST_SUITE_P(GuestEscape, GuestEscapeInit,
+                         ::testing::Combine(kAllKinds, ::testing::Values(std::string("minit"),
+                                                                         std::string("sysv"))),
+                         [](const ::testing::TestParamInfo<std::tuple<Kind, std::string>>& pi) {
+                           return std::string(kind_name(std::get<0>(pi.param))) + "_" +
+                                  std::get<1>(pi.param);
+                         });
 
 // Class 7 against unshare(1) with a host supervisor (a copy of timeout(1)) as the pid
 // namespace's init: its command line names the host path, guest root opens its executable.
@@ -709,20 +730,38 @@ TEST_F(GuestEscapeWeak, HostSupervisorAsInitIsOpenToTheGuest) {
 
 // ==== 5. The administrator's environment reaches guest code ==============================
 
-enum class EnvPath { kStartMinit, kStartPlain, kStartSysv, kStopSysv, kRestart, kBoot, kExec,
-                     kEnter, kEnterTty };
+enum class EnvPath {
+  kStartMinit,
+  kStartPlain,
+  kStartSysv,
+  kStopSysv,
+  kRestart,
+  kBoot,
+  kExec,
+  kEnter,
+  kEnterTty
+};
 
 const char* env_path_name(EnvPath p) {
   switch (p) {
-    case EnvPath::kStartMinit: return "start_minit";
-    case EnvPath::kStartPlain: return "start_plain";
-    case EnvPath::kStartSysv: return "start_sysv";
-    case EnvPath::kStopSysv: return "stop_sysv";
-    case EnvPath::kRestart: return "restart";
-    case EnvPath::kBoot: return "boot";
-    case EnvPath::kExec: return "exec";
-    case EnvPath::kEnter: return "enter";
-    case EnvPath::kEnterTty: return "enter_tty";
+    case EnvPath::kStartMinit:
+      return "start_minit";
+    case EnvPath::kStartPlain:
+      return "start_plain";
+    case EnvPath::kStartSysv:
+      return "start_sysv";
+    case EnvPath::kStopSysv:
+      return "stop_sysv";
+    case EnvPath::kRestart:
+      return "restart";
+    case EnvPath::kBoot:
+      return "boot";
+    case EnvPath::kExec:
+      return "exec";
+    case EnvPath::kEnter:
+      return "enter";
+    case EnvPath::kEnterTty:
+      return "enter_tty";
   }
   return "?";
 }
@@ -756,13 +795,21 @@ TEST_P(GuestEscapeEnvironment, SecretsReachNoGuestProcess) {
       "/bin/sh", "-c", "env > /tmp/env.tmp; mv /tmp/env.tmp /tmp/env.out; exec sleep 1000"};
   Guest g;
   switch (path) {
-    case EnvPath::kStartPlain: g = guest("env", kind, "plain", {"/sbin/vs-init"}); break;
+    case EnvPath::kStartPlain:
+      g = guest("env", kind, "plain", {"/sbin/vs-init"});
+      break;
     case EnvPath::kStartSysv:
-    case EnvPath::kStopSysv: g = guest("env", kind, "sysv"); break;
+    case EnvPath::kStopSysv:
+      g = guest("env", kind, "sysv");
+      break;
     case EnvPath::kStartMinit:
     case EnvPath::kRestart:
-    case EnvPath::kBoot: g = guest("env", kind, "minit", dump_cmd); break;
-    default: g = guest("env", kind, "minit"); break;
+    case EnvPath::kBoot:
+      g = guest("env", kind, "minit", dump_cmd);
+      break;
+    default:
+      g = guest("env", kind, "minit");
+      break;
   }
   if (path == EnvPath::kBoot) g.mark = "ge-" + g.name;
   ASSERT_TRUE(build(g));
@@ -772,7 +819,7 @@ TEST_P(GuestEscapeEnvironment, SecretsReachNoGuestProcess) {
   auto file_appears = [&](const std::string& name) {
     return wait_for([&] { return fs::exists(tmp + name); }, 5000);
   };
-  std::string dump;           // what the guest code saw
+  std::string dump;               // what the guest code saw
   std::vector<std::string> live;  // host-side: context processes with a secret
   auto check_live = [&] {
     for (auto& l : environments_containing(kSecretNeedles)) live.push_back(l);
@@ -818,8 +865,8 @@ TEST_P(GuestEscapeEnvironment, SecretsReachNoGuestProcess) {
     }
     case EnvPath::kExec: {
       Pipe out;
-      Spawned p(SpawnSpec{vs_argv(g, {"exec", "/bin/sh", "-c", "env; sleep 1"}), -1, out.wr, -1,
-                          {}, -1});
+      Spawned p(
+          SpawnSpec{vs_argv(g, {"exec", "/bin/sh", "-c", "env; sleep 1"}), -1, out.wr, -1, {}, -1});
       out.close_write();
       Spawned::sleep_ms(500);
       check_live();
@@ -862,7 +909,8 @@ TEST_P(GuestEscapeEnvironment, SecretsReachNoGuestProcess) {
   if (path == EnvPath::kBoot) (void)boot(kind, "stop", g.mark);
   EXPECT_TRUE(contains(dump, "PATH=")) << "no environment dump:\n" << dump;
   EXPECT_TRUE(secrets_in(dump).empty())
-      << "the guest code saw: " << joined(secrets_in(dump)) << "in:\n" << dump;
+      << "the guest code saw: " << joined(secrets_in(dump)) << "in:\n"
+      << dump;
   EXPECT_TRUE(live.empty()) << "guest processes hold the administrator's environment:\n"
                             << joined(live);
 }
@@ -871,9 +919,9 @@ INSTANTIATE_TEST_SUITE_P(
     GuestEscape, GuestEscapeEnvironment,
     ::testing::Combine(kAllKinds,
                        ::testing::Values(EnvPath::kStartMinit, EnvPath::kStartPlain,
-                                         EnvPath::kStartSysv, EnvPath::kStopSysv,
-                                         EnvPath::kRestart, EnvPath::kBoot, EnvPath::kExec,
-                                         EnvPath::kEnter, EnvPath::kEnterTty)),
+                                         EnvPath::kStartSysv, EnvPath::kStopSysv, EnvPath::kRestart,
+                                         EnvPath::kBoot, EnvPath::kExec, EnvPath::kEnter,
+                                         EnvPath::kEnterTty)),
     [](const ::testing::TestParamInfo<std::tuple<Kind, EnvPath>>& pi) {
       return std::string(kind_name(std::get<0>(pi.param))) + "_" +
              env_path_name(std::get<1>(pi.param));
@@ -898,10 +946,14 @@ enum class Stdio { kStdinRewrite, kStdinThroughAnotherProcess, kStdoutReadBack, 
 
 const char* stdio_name(Stdio s) {
   switch (s) {
-    case Stdio::kStdinRewrite: return "stdin_rewrite";
-    case Stdio::kStdinThroughAnotherProcess: return "stdin_other_process";
-    case Stdio::kStdoutReadBack: return "stdout_read_back";
-    case Stdio::kStopSysvStdin: return "stop_sysv_stdin";
+    case Stdio::kStdinRewrite:
+      return "stdin_rewrite";
+    case Stdio::kStdinThroughAnotherProcess:
+      return "stdin_other_process";
+    case Stdio::kStdoutReadBack:
+      return "stdout_read_back";
+    case Stdio::kStopSysvStdin:
+      return "stop_sysv_stdin";
   }
   return "?";
 }
@@ -917,8 +969,8 @@ void expect_only_pipes_or_ptys(const std::string& out, int count, bool dev_null 
     if (line.rfind("fd", 0) != 0 || line.find('=') == std::string::npos) continue;
     ++seen;
     std::string target = line.substr(line.find('=') + 1);
-    EXPECT_TRUE(std::regex_match(target, dev_null ? ok_null : ok)) << "the command's " << line.substr(0, line.find('='))
-                                              << " is " << target;
+    EXPECT_TRUE(std::regex_match(target, dev_null ? ok_null : ok))
+        << "the command's " << line.substr(0, line.find('=')) << " is " << target;
   }
   EXPECT_EQ(seen, count) << out;
 }
@@ -954,7 +1006,11 @@ TEST_P(GuestEscapeStdio, HostFileIsNeitherRewrittenNorReadBack) {
       Pipe out, err;
       Spawned p(SpawnSpec{vs_argv(g, {"exec", "/bin/sh", "-c",
                                       std::string("echo pwned > /proc/self/fd/0; ") + kShowFds}),
-                          in, out.wr, err.wr, {}, -1});
+                          in,
+                          out.wr,
+                          err.wr,
+                          {},
+                          -1});
       ::close(in);
       out.close_write();
       err.close_write();
@@ -970,7 +1026,11 @@ TEST_P(GuestEscapeStdio, HostFileIsNeitherRewrittenNorReadBack) {
       Spawned a(SpawnSpec{vs_argv(g, {"exec", "/bin/sh", "-c",
                                       "echo $$ > /tmp/victim.tmp; mv /tmp/victim.tmp "
                                       "/tmp/victim.pid; exec sleep 30"}),
-                          in, -1, -1, {}, -1});
+                          in,
+                          -1,
+                          -1,
+                          {},
+                          -1});
       ::close(in);
       ASSERT_TRUE(wait_for([&] { return fs::exists(vdir(g) + "/tmp/victim.pid"); }, 5000));
       // From the host: no guest process holds the host file.
@@ -989,11 +1049,16 @@ TEST_P(GuestEscapeStdio, HostFileIsNeitherRewrittenNorReadBack) {
       ASSERT_GE(out, 0);
       Pipe in, err;
       in.close_write();
-      Spawned p(SpawnSpec{vs_argv(g, {"exec", "/bin/sh", "-c",
-                                      std::string(kShowFds) +
-                                          "; exec 3>&1; timeout 1 cat /proc/$$/fd/3 > /tmp/stolen 2>&1;"
-                                          " echo appended"}),
-                          in.rd, out, err.wr, {}, -1});
+      Spawned p(
+          SpawnSpec{vs_argv(g, {"exec", "/bin/sh", "-c",
+                                std::string(kShowFds) +
+                                    "; exec 3>&1; timeout 1 cat /proc/$$/fd/3 > /tmp/stolen 2>&1;"
+                                    " echo appended"}),
+                    in.rd,
+                    out,
+                    err.wr,
+                    {},
+                    -1});
       ::close(out);
       err.close_write();
       std::string text = err.drain();
@@ -1028,10 +1093,9 @@ TEST_P(GuestEscapeStdio, HostFileIsNeitherRewrittenNorReadBack) {
 
 INSTANTIATE_TEST_SUITE_P(
     GuestEscape, GuestEscapeStdio,
-    ::testing::Combine(kAllKinds, ::testing::Values(Stdio::kStdinRewrite,
-                                                    Stdio::kStdinThroughAnotherProcess,
-                                                    Stdio::kStdoutReadBack,
-                                                    Stdio::kStopSysvStdin)),
+    ::testing::Combine(kAllKinds,
+                       ::testing::Values(Stdio::kStdinRewrite, Stdio::kStdinThroughAnotherProcess,
+                                         Stdio::kStdoutReadBack, Stdio::kStopSysvStdin)),
     [](const ::testing::TestParamInfo<std::tuple<Kind, Stdio>>& pi) {
       return std::string(kind_name(std::get<0>(pi.param))) + "_" +
              stdio_name(std::get<1>(pi.param));
@@ -1045,8 +1109,13 @@ TEST_F(GuestEscapeWeak, ChrootRewritesStdinAndReadsStdoutBack) {
   const std::string hostfile = t_ + "/hostfile";
   put(hostfile, "host secret line\n", 0600);
   int in = ::open(hostfile.c_str(), O_RDONLY | O_CLOEXEC);
-  Spawned p(SpawnSpec{{"/usr/sbin/chroot", vdir(g), "/bin/sh", "-c", "echo pwned > /proc/self/fd/0"},
-                      in, -1, -1, {}, -1});
+  Spawned p(
+      SpawnSpec{{"/usr/sbin/chroot", vdir(g), "/bin/sh", "-c", "echo pwned > /proc/self/fd/0"},
+                in,
+                -1,
+                -1,
+                {},
+                -1});
   ::close(in);
   EXPECT_EQ(p.wait(10000), 0);
   EXPECT_EQ(slurp(hostfile), "pwned\n") << "the weak setup's stdin was not rewritten";
@@ -1054,7 +1123,11 @@ TEST_F(GuestEscapeWeak, ChrootRewritesStdinAndReadsStdoutBack) {
   int out = ::open(hostfile.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   Spawned q(SpawnSpec{{"/usr/sbin/chroot", vdir(g), "/bin/sh", "-c",
                        "exec 3>&1; timeout 1 cat /proc/$$/fd/3 > /tmp/stolen 2>&1"},
-                      -1, out, -1, {}, -1});
+                      -1,
+                      out,
+                      -1,
+                      {},
+                      -1});
   ::close(out);
   (void)q.wait(10000);
   EXPECT_TRUE(contains(slurp(vdir(g) + "/tmp/stolen"), "host secret line"))
@@ -1097,8 +1170,9 @@ class GuestEscapeTerminal : public GuestEscapeBase,
     Spawned::sleep_ms(800);
     const std::string input = Pty::available(pty.slave);
     (void)Pty::available(pty.master);
-    EXPECT_FALSE(contains(input, "INJECTED")) << "the guest pushed input into the terminal: "
-                                              << input << "\n" << slurp(dir + "/tiocsti");
+    EXPECT_FALSE(contains(input, "INJECTED"))
+        << "the guest pushed input into the terminal: " << input << "\n"
+        << slurp(dir + "/tiocsti");
     const std::string leak = slurp(dir + "/leak") + slurp(dir + "/ttyleak");
     EXPECT_FALSE(contains(leak, "vs-tty-secret")) << "the guest read the terminal: " << leak;
   }
@@ -1125,7 +1199,8 @@ TEST_P(GuestEscapeTerminal, GuestKeepsNothingOfTheTerminal) {
     }
     EXPECT_EQ(p.wait(1000), 0);
     EXPECT_TRUE(holders.empty()) << "guest processes hold the administrator's terminal during "
-                                    "the stop:\n" << joined(holders);
+                                    "the stop:\n"
+                                 << joined(holders);
     const std::string leak = slurp(vdir(g) + "/tmp/leak");
     EXPECT_FALSE(contains(leak, "vs-tty-secret")) << "rc 0 read the terminal: " << leak;
     return;
@@ -1144,15 +1219,17 @@ TEST_P(GuestEscapeTerminal, GuestKeepsNothingOfTheTerminal) {
   expect_terminal_kept(pty, vdir(g) + "/tmp");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    GuestEscape, GuestEscapeTerminal,
-    ::testing::Combine(kAllKinds, ::testing::Values(TermPath::kExec, TermPath::kEnter,
-                                                    TermPath::kStopSysv)),
-    [](const ::testing::TestParamInfo<std::tuple<Kind, TermPath>>& pi) {
-      const TermPath tp = std::get<1>(pi.param);
-      return std::string(kind_name(std::get<0>(pi.param))) +
-             (tp == TermPath::kExec ? "_exec" : tp == TermPath::kEnter ? "_enter" : "_stop_sysv");
-    });
+INSTANTIATE_TEST_SUITE_P(GuestEscape, GuestEscapeTerminal,
+                         ::testing::Combine(kAllKinds,
+                                            ::testing::Values(TermPath::kExec, TermPath::kEnter,
+                                                              TermPath::kStopSysv)),
+                         [](const ::testing::TestParamInfo<std::tuple<Kind, TermPath>>& pi) {
+                           const TermPath tp = std::get<1>(pi.param);
+                           return std::string(kind_name(std::get<0>(pi.param))) +
+                                  (tp == TermPath::kExec    ? "_exec"
+                                   : tp == TermPath::kEnter ? "_enter"
+                                                            : "_stop_sysv");
+                         });
 
 // Class 4 against chroot(8) given the terminal: the leftover reads the line typed after the
 // command returned, and (root with every capability) pushes input into the terminal.
@@ -1164,7 +1241,11 @@ TEST_F(GuestEscapeWeak, ChrootHandsTheTerminalOver) {
   ASSERT_TRUE(pty.ok());
   {
     Spawned p(SpawnSpec{{"/usr/sbin/chroot", vdir(g), "/bin/sh", "-c", kTerminalThief},
-                        pty.slave, pty.slave, pty.slave, {}, pty.slave});
+                        pty.slave,
+                        pty.slave,
+                        pty.slave,
+                        {},
+                        pty.slave});
     EXPECT_EQ(p.wait(10000), 0);
   }
   Spawned::sleep_ms(200);
@@ -1186,8 +1267,8 @@ class GuestEscapeXidReuse : public GuestEscapeBase, public ::testing::WithParamI
   bool paused(Spawned& p, Pipe& err, const std::string& hook) {
     if (p.stopped_within(10000)) return true;
     const int status = p.wait(20000);
-    ADD_FAILURE() << "the tool did not stop at VSERVER_TEST_STOP_AT=" << hook
-                  << " (exit status " << status << "): the test hook is missing\n"
+    ADD_FAILURE() << "the tool did not stop at VSERVER_TEST_STOP_AT=" << hook << " (exit status "
+                  << status << "): the test hook is missing\n"
                   << err.drain(1000);
     return false;
   }
@@ -1205,12 +1286,27 @@ TEST_P(GuestEscapeXidReuse, PausedExecDoesNotRunInTheNextGuest) {
   const std::string xid_a = xid(a);
   Pipe out, err;
   Spawned p(SpawnSpec{vs_argv(a, {"exec", "/bin/sh", "-c", "hostname > /tmp/xid-marker; hostname"}),
-                      -1, out.wr, err.wr, {"VSERVER_TEST_STOP_AT=exec-resolved"}, -1});
+                      -1,
+                      out.wr,
+                      err.wr,
+                      {"VSERVER_TEST_STOP_AT=exec-resolved"},
+                      -1});
   out.close_write();
   err.close_write();
   if (!paused(p, err, "exec-resolved")) return;
-  r = vs(a, {"stop"});
-  ASSERT_EQ(r.status, 0) << r.err;
+  {
+    // A fix may instead close the window with a lock the paused exec holds: then the stop
+    // waits for it, the exec runs in A (which still ran when it was resolved), and C, started
+    // afterwards, is out of its reach anyway.
+    Pipe stop_err;
+    Spawned stop(SpawnSpec{vs_argv(a, {"stop"}), -1, -1, stop_err.wr, {}, -1});
+    stop_err.close_write();
+    if (!wait_for([&] { return stop.exited(); }, 5000)) {
+      std::printf("note: the stop of A waits for the paused exec\n");
+      ::kill(p.pid(), SIGCONT);
+    }
+    ASSERT_EQ(stop.wait(30000), 0) << stop_err.drain(1000);
+  }
   r = vs(c, {"start"});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::string xid_c = xid(c);
@@ -1220,11 +1316,14 @@ TEST_P(GuestEscapeXidReuse, PausedExecDoesNotRunInTheNextGuest) {
   const std::string errtext = err.drain();
   const std::string outtext = out.drain();
   const int status = p.wait(20000);
-  EXPECT_NE(status, 0) << "the exec ran although its guest had stopped: " << outtext;
-  EXPECT_TRUE(contains(errtext, a.name)) << "the error must name the guest: " << errtext;
+  if (contains(outtext, a.name)) {
+    std::printf("note: the exec ran in A before A stopped (the stop waited for it)\n");
+  } else {
+    EXPECT_NE(status, 0) << "the exec ran although its guest had stopped: " << outtext;
+    EXPECT_TRUE(contains(errtext, a.name)) << "the error must name the guest: " << errtext;
+  }
   EXPECT_FALSE(contains(outtext, c.name)) << "the exec ran in C: " << outtext;
   EXPECT_FALSE(fs::exists(vdir(c) + "/tmp/xid-marker")) << "the exec wrote into C";
-  EXPECT_FALSE(fs::exists(vdir(a) + "/tmp/xid-marker"));
   EXPECT_EQ(vs(c, {"running"}).status, 0) << "C was stopped";
   EXPECT_EQ(init_pid(c), init_c) << "C's init changed";
 }
@@ -1242,8 +1341,8 @@ TEST_P(GuestEscapeXidReuse, PausedStopDoesNotKillTheNextGuest) {
   const pid_t init_a = init_pid(a);
   ASSERT_GT(init_a, 0);
   Pipe out, err;
-  Spawned p(SpawnSpec{vs_argv(a, {"stop"}), -1, out.wr, err.wr,
-                      {"VSERVER_TEST_STOP_AT=stop-resolved"}, -1});
+  Spawned p(SpawnSpec{
+      vs_argv(a, {"stop"}), -1, out.wr, err.wr, {"VSERVER_TEST_STOP_AT=stop-resolved"}, -1});
   out.close_write();
   err.close_write();
   if (!paused(p, err, "stop-resolved")) return;
@@ -1311,7 +1410,10 @@ __attribute__((constructor)) static void vs_evil(void) {
     (void)!chroot(".");
   }
   int fd = open(MARKER, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd >= 0) { dprintf(fd, "template code ran on the host as uid %d\n", (int)getuid()); close(fd); }
+  if (fd >= 0) {
+    dprintf(fd, "template code ran on the host as uid %d\n", (int)getuid());
+    close(fd);
+  }
 }
 int gconv_init(void *step) { (void)step; return 1; }
 int gconv(void *a, void *b, void *c, void *d, int e, int f) {
@@ -1339,16 +1441,19 @@ enum class Template { kGconvModules, kGconvModulesD, kNss };
 
 const char* template_name(Template t) {
   switch (t) {
-    case Template::kGconvModules: return "gconv_modules";
-    case Template::kGconvModulesD: return "gconv_modules_d";
-    case Template::kNss: return "nss";
+    case Template::kGconvModules:
+      return "gconv_modules";
+    case Template::kGconvModulesD:
+      return "gconv_modules_d";
+    case Template::kNss:
+      return "nss";
   }
   return "?";
 }
 
 struct TarEntry {
   std::string name;
-  std::string data;          // a file's content
+  std::string data;  // a file's content
   bool dir = false;
   std::string uname, gname;  // owner names (numeric ids 4242 either way)
 };
@@ -1365,7 +1470,8 @@ TarEntry tar_file(const std::string& name, const std::string& data) {
 // below forks from this process and must read the template's).
 std::string write_tar_here(const std::string& path, const std::vector<TarEntry>& entries);
 
-::testing::AssertionResult write_tar(const std::string& path, const std::vector<TarEntry>& entries) {
+::testing::AssertionResult write_tar(const std::string& path,
+                                     const std::vector<TarEntry>& entries) {
   Pipe why;
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -1555,8 +1661,8 @@ std::vector<std::string> files_containing(const std::string& dir, const std::str
 std::map<std::string, std::string> snapshot(const std::string& dir) {
   std::map<std::string, std::string> out;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
     out[it->path().string()] = it->is_regular_file(ec) ? slurp(it->path().string()) : "<dir>";
   }

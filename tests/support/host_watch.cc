@@ -232,8 +232,8 @@ std::vector<std::string> processes_holding(const std::set<FileId>& ids) {
       struct stat st {};
       if (::stat(e.path().c_str(), &st) < 0) continue;
       if (ids.count({st.st_dev, st.st_ino}) > 0) {
-        out.push_back("pid " + std::to_string(p) + " fd " + e.path().filename().string() +
-                      " -> " + link_of(e.path().string()));
+        out.push_back("pid " + std::to_string(p) + " fd " + e.path().filename().string() + " -> " +
+                      link_of(e.path().string()));
       }
     }
   }

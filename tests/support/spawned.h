@@ -34,7 +34,8 @@ class Spawned {
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     int src[3] = {spec.in, spec.out, spec.err};
     int high[3];
-    for (int i = 0; i < 3; ++i) high[i] = ::fcntl(src[i] >= 0 ? src[i] : null, F_DUPFD_CLOEXEC, 100);
+    for (int i = 0; i < 3; ++i)
+      high[i] = ::fcntl(src[i] >= 0 ? src[i] : null, F_DUPFD_CLOEXEC, 100);
     int tty = spec.ctty >= 0 ? ::fcntl(spec.ctty, F_DUPFD_CLOEXEC, 100) : -1;
     if (tty >= 0 && (::setsid() < 0 || ::ioctl(tty, TIOCSCTTY, 0) < 0)) ::_exit(126);
     for (int i = 0; i < 3; ++i) {
@@ -106,7 +107,9 @@ class Spawned {
   }
 
   static void sleep_ms(int ms) {
-    struct timespec ts {ms / 1000, (ms % 1000) * 1000000L};
+    struct timespec ts {
+      ms / 1000, (ms % 1000) * 1000000L
+    };
     ::nanosleep(&ts, nullptr);
   }
 
