@@ -40,6 +40,7 @@
 #include "lib/base/unique_fd.h"
 #include "lib/build/build.h"
 #include "tests/integration/build_support.h"
+#include "tests/support/weak_extractor.h"
 #include "tests/support/bg_process.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
@@ -78,48 +79,6 @@ __attribute__((constructor)) static void evil(void) {
 }
 int gconv(void) { return 0; }
 int gconv_init(void) { return 0; }
-)";
-
-// The weak setup: what build_template did before issue 18, in a process of its own. It
-// opens the tarball, chroots into TREE with every capability, and extracts with the same
-// libarchive flags.
-constexpr const char* kWeakExtractor = R"(#include <archive.h>
-#include <archive_entry.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-int main(int argc, char** argv) {
-  if (argc != 3) return 2;
-  int tar = open(argv[2], O_RDONLY);
-  int root = open(argv[1], O_RDONLY | O_DIRECTORY);
-  if (tar < 0 || root < 0 || fchdir(root) < 0 || chroot(".") < 0) return 3;
-  umask(022);
-  struct archive* in = archive_read_new();
-  struct archive* out = archive_write_disk_new();
-  archive_read_support_filter_all(in);
-  archive_read_support_format_tar(in);
-  archive_write_disk_set_options(out,
-      ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-      ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-      ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-  if (archive_read_open_fd(in, tar, 1 << 16) != ARCHIVE_OK) return 4;
-  for (;;) {
-    struct archive_entry* e = NULL;
-    int r = archive_read_next_header(in, &e);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return 5;
-    if (archive_write_header(out, e) < ARCHIVE_WARN) return 6;
-    const void* buf;
-    size_t size;
-    la_int64_t off;
-    while (archive_read_data_block(in, &buf, &size, &off) == ARCHIVE_OK) {
-      archive_write_data_block(out, buf, size, off);
-    }
-    archive_write_finish_entry(out);
-  }
-  archive_write_close(out);
-  return 0;
-}
 )";
 
 void write_file(const std::string& path, const std::string& text) {
@@ -212,7 +171,7 @@ TEST_F(BuildTemplate, GconvModuleOfTheTemplateNeverRuns) {
   auto cc = run_cmd({"gcc", "-shared", "-fPIC", "-o", dir_ + "/EVIL.so", dir_ + "/evil.c",
                      "-DHOST_MARKER=\"" + host_marker + "\""});
   ASSERT_EQ(cc.status, 0) << "gcc: " << cc.err;
-  write_file(dir_ + "/weak.c", kWeakExtractor);
+  write_file(dir_ + "/weak.c", test::kWeakExtractor);
   cc = run_cmd({"gcc", "-o", dir_ + "/weak-extract", dir_ + "/weak.c", "-larchive"});
   ASSERT_EQ(cc.status, 0) << "gcc: " << cc.err;
 
