@@ -106,6 +106,7 @@ class BuildTemplate : public test::BuildDirs {
     write_tar(held_tar_, {{"etc/", AE_IFDIR, "", "", "", 0755}, {"etc/hostname", AE_IFREG, "x\n"}});
     const std::string fifo = dir_ + "/tar.fifo";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    ASSERT_TRUE(table_.prepare());  // the cgroup layout, for the reap in TearDown
     auto before = table_.entries();
     ASSERT_TRUE(before) << before.error().message();
     for (auto x : *before) old_contexts_.insert(x.value());
@@ -149,8 +150,13 @@ class BuildTemplate : public test::BuildDirs {
     if (fifo_fd_ >= 0) ::close(fifo_fd_);
     if (tool_) {
       tool_.reset();
-      // A build killed before its creator reaped the context leaves a dead entry.
-      for (auto x : new_contexts()) (void)table_.reap(x);
+      // A build killed before its creator reaped the context leaves an entry, dead once its
+      // body (killed with the build) is gone: reaped as the next command would.
+      for (int i = 0; i < 200 && !new_contexts().empty(); ++i) {
+        for (auto x : new_contexts()) (void)table_.reap(x);
+        if (!new_contexts().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_TRUE(new_contexts().empty()) << "the killed build's context was never reaped";
     }
     test::BuildDirs::TearDown();
   }
