@@ -20,15 +20,6 @@
 namespace vs::shim {
 namespace {
 
-using test::CgroupTest;
-using test::contains;
-using test::expect_all_gone;
-using test::kill_and_reap;
-using test::layout;
-using test::procs_of;
-using test::sleeper;
-using test::spec;
-
 TEST_F(CgroupTest, AttachPidsPopulatedAndXidOfPid) {
   const Xid xid(40103);
   auto cg = ContextCgroup::create(layout(), spec(), xid);

@@ -1,6 +1,6 @@
 // What the Cgroup* tests (cgroup_test.cc, cgroup_attach_test.cc) share: the directories a
 // context must have, computed from the layout here (not taken from the object under test),
-// processes to put in it, and the fixture that removes what a failed test left.
+// the processes in one, and the fixture that removes what a failed test left.
 #pragma once
 
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include "kernel-shim/cgroup.h"
 #include "lib/base/child.h"
 #include "tests/support/cgroup_env.h"
+#include "tests/support/children.h"
 #include "tests/support/files.h"
 
 namespace vs::test {
@@ -64,26 +65,6 @@ inline void expect_all_gone(const shim::CgroupSpec& s, shim::Xid xid) {
   for (const auto& d : expected_dirs(s, xid)) EXPECT_FALSE(exists(d)) << d << " is left";
 }
 
-// A child that waits for signals forever; it tells when it is running.
-inline Child sleeper() {
-  int ready[2];
-  EXPECT_EQ(::pipe2(ready, O_CLOEXEC), 0);
-  auto c = Child::spawn(CloneSpec{}, [&] {
-    (void)!::write(ready[1], "r", 1);
-    for (;;) ::pause();
-    return 0;
-  });
-  ::close(ready[1]);
-  char b;
-  EXPECT_EQ(::read(ready[0], &b, 1), 1);
-  ::close(ready[0]);
-  if (!c) {
-    ADD_FAILURE() << c.error().message();
-    return Child();
-  }
-  return std::move(*c);
-}
-
 // Kills a child of ours and reaps it (SIGKILL cannot be blocked: the wait is short).
 inline void kill_and_reap(Child& c) {
   ASSERT_TRUE(c.signal(SIGKILL));
@@ -110,10 +91,8 @@ class CgroupTest : public ::testing::Test {
   // does not remove): take away every 401xx directory of this run, in every hierarchy. The
   // children of the test are gone by now (their Child destructors ran).
   void TearDown() override {
-    std::vector<std::string> roots{layout().v2_root};
-    for (const auto& h : layout().v1) roots.push_back(h.mount_point);
     std::error_code ec;
-    for (const auto& r : roots) {
+    for (const auto& r : hierarchy_roots()) {
       const std::filesystem::path parent = r + "/" + spec().parent;
       for (const auto& e : std::filesystem::directory_iterator(parent, ec)) {
         const std::string name = e.path().filename();
@@ -126,3 +105,18 @@ class CgroupTest : public ::testing::Test {
 };
 
 }  // namespace vs::test
+
+// The Cgroup* tests are in vs::shim and use these names unqualified.
+namespace vs::shim {
+using test::CgroupTest;
+using test::contains;
+using test::exists;
+using test::expect_all_gone;
+using test::expected_dirs;
+using test::is_dir;
+using test::kill_and_reap;
+using test::procs_of;
+using test::sleeper;
+using test::slurp;
+using test::v1_roots;
+}  // namespace vs::shim

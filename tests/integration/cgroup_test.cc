@@ -21,21 +21,6 @@
 namespace vs::shim {
 namespace {
 
-using test::CgroupTest;
-using test::contains;
-using test::exists;
-using test::expect_all_gone;
-using test::expected_dirs;
-using test::is_dir;
-using test::kill_and_reap;
-using test::layout;
-using test::procs_of;
-using test::sleeper;
-using test::slurp;
-using test::spec;
-using test::v1_dir;
-using test::v1_roots;
-
 TEST_F(CgroupTest, CreateMakesOneDirectoryPerHierarchyAndRemoveTakesThemAway) {
   const Xid xid(40101);
   auto cg = ContextCgroup::create(layout(), spec(), xid);

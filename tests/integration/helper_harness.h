@@ -23,6 +23,8 @@
 #include "kernel-shim/helper.h"
 #include "lib/base/child.h"
 #include "lib/base/unique_fd.h"
+#include "tests/support/children.h"
+#include "tests/support/files.h"
 #include "tests/support/patience.h"
 
 namespace vs::test {
@@ -111,19 +113,9 @@ struct Helper {
   }
   /// Waits for the helper to end; nullopt (and SIGKILL) if it does not within the patience.
   std::optional<ExitStatus> wait(std::chrono::milliseconds patience = kPatience) {
-    struct pollfd p = {child.pidfd(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(patience.count())) != 1) return std::nullopt;
-    auto st = child.wait();
-    if (!st) {
-      ADD_FAILURE() << st.error().message();
-      return std::nullopt;
-    }
-    return *st;
+    return wait_exit(child, patience);
   }
-  [[nodiscard]] bool alive() const {
-    struct pollfd p = {child.pidfd(), POLLIN, 0};
-    return ::poll(&p, 1, 0) == 0;
-  }
+  [[nodiscard]] bool alive() const { return still_running(child); }
 };
 
 /// A pipe, both ends close-on-exec: {read end, write end}.
@@ -155,3 +147,24 @@ inline const std::string kCleanSignalState =
 std::set<std::string> lines(const std::string& s);
 
 }  // namespace vs::test
+
+// The Helper* tests are in vs::shim and use these names unqualified.
+namespace vs::shim {
+using test::Argv;
+using test::Clock;
+using test::exited;
+using test::Helper;
+using test::kCleanSignalState;
+using test::kPatience;
+using test::kShowSignalState;
+using test::lines;
+using test::make_pipe;
+using test::open_stray_fd;
+using test::Reader;
+using test::slurp;
+using test::spoil_signal_state;
+using test::start;
+using test::start_exec;
+using test::start_init;
+using test::StartSpec;
+}  // namespace vs::shim

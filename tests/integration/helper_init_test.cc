@@ -31,19 +31,6 @@
 namespace vs::shim {
 namespace {
 
-using test::Argv;
-using test::Clock;
-using test::exited;
-using test::Helper;
-using test::kCleanSignalState;
-using test::kPatience;
-using test::kShowSignalState;
-using test::lines;
-using test::open_stray_fd;
-using test::slurp;
-using test::spoil_signal_state;
-using test::start_init;
-using test::StartSpec;
 using namespace std::chrono_literals;
 
 std::string status_field(pid_t pid, const std::string& key) {

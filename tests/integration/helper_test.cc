@@ -26,22 +26,6 @@
 namespace vs::shim {
 namespace {
 
-using test::Argv;
-using test::exited;
-using test::Helper;
-using test::kCleanSignalState;
-using test::kShowSignalState;
-using test::lines;
-using test::make_pipe;
-using test::open_stray_fd;
-using test::Reader;
-using test::slurp;
-using test::spoil_signal_state;
-using test::start;
-using test::start_exec;
-using test::start_init;
-using test::StartSpec;
-
 void write_file(const std::string& path, const std::string& content, mode_t mode) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   ASSERT_TRUE(fd) << path << ": " << strerror(errno);

@@ -1,6 +1,6 @@
 // What the kill tests (kill_test.cc, kill_method_test.cc) share: the kill methods and what
-// each needs, children that handle SIGTERM as told, checks that a context is empty, thawed
-// and gone, and the fixture that cleans up after a failed test.
+// each needs, checks that a child was killed and that a context is empty, thawed and gone,
+// and the fixture that cleans up after a failed test.
 #pragma once
 
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include "kernel-shim/cgroup.h"
 #include "lib/base/child.h"
 #include "tests/support/cgroup_env.h"
+#include "tests/support/children.h"
 #include "tests/support/files.h"
 #include "tests/support/patience.h"
 
@@ -28,9 +29,7 @@ using Method = shim::ContextCgroup::KillMethod;
 
 // Every hierarchy, not only those of `s`'s controllers, has no directory of the context.
 inline void expect_gone_everywhere(const shim::CgroupSpec& s, shim::Xid xid) {
-  std::vector<std::string> roots{layout().v2_root};
-  for (const auto& h : layout().v1) roots.push_back(h.mount_point);
-  for (const auto& r : roots) {
+  for (const auto& r : hierarchy_roots()) {
     const std::string d = r + "/" + s.parent + "/" + xid.str();
     EXPECT_FALSE(exists(d)) << d << " is left";
   }
@@ -62,60 +61,6 @@ inline std::string missing_feature(Method m, const shim::ContextCgroup& cg) {
     return "needs the v1 freezer controller mounted";
   }
   return {};
-}
-
-enum class OnTerm { kDie, kExit42, kIgnore };
-
-// A child that sleeps in pause() (or, with an echo pipe pair, answers each byte) and
-// handles SIGTERM as told. It has set up its signal disposition when this returns.
-inline Child sleeper(OnTerm on_term, int echo_in = -1, int echo_out = -1) {
-  int ready[2];
-  EXPECT_EQ(::pipe2(ready, O_CLOEXEC), 0);
-  auto c = Child::spawn(CloneSpec{}, [&] {
-    if (on_term == OnTerm::kExit42) {
-      struct sigaction sa {};
-      sa.sa_handler = [](int) { ::_exit(42); };
-      ::sigaction(SIGTERM, &sa, nullptr);
-    } else if (on_term == OnTerm::kIgnore) {
-      (void)::signal(SIGTERM, SIG_IGN);
-    }
-    (void)!::write(ready[1], "r", 1);
-    for (;;) {
-      char b;
-      if (echo_in < 0) {
-        ::pause();
-      } else if (::read(echo_in, &b, 1) == 1) {
-        (void)!::write(echo_out, &b, 1);
-      }
-    }
-    return 0;
-  });
-  ::close(ready[1]);
-  char b;
-  EXPECT_EQ(::read(ready[0], &b, 1), 1);
-  ::close(ready[0]);
-  if (!c) {
-    ADD_FAILURE() << c.error().message();
-    return Child();
-  }
-  return std::move(*c);
-}
-
-// Waits (bounded) for a child to end and reaps it; nullopt if it is still running.
-inline std::optional<ExitStatus> wait_exit(Child& c, std::chrono::milliseconds limit = kPatience) {
-  struct pollfd p = {c.pidfd(), POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(limit.count())) != 1) return std::nullopt;
-  auto st = c.wait();
-  if (!st) {
-    ADD_FAILURE() << st.error().message();
-    return std::nullopt;
-  }
-  return *st;
-}
-
-inline bool still_running(const Child& c) {
-  struct pollfd p = {c.pidfd(), POLLIN, 0};
-  return ::poll(&p, 1, 0) == 0;
 }
 
 inline void expect_killed_by(Child& c, int sig) {
@@ -188,3 +133,24 @@ class KillTest : public ::testing::Test {
 };
 
 }  // namespace vs::test
+
+// The kill tests are in vs::shim and use these names unqualified.
+namespace vs::shim {
+using test::Clock;
+using test::exists;
+using test::expect_empty;
+using test::expect_gone_everywhere;
+using test::expect_killed_by;
+using test::expect_thawed;
+using test::KillTest;
+using test::kPatience;
+using test::Method;
+using test::method_name;
+using test::missing_feature;
+using test::OnTerm;
+using test::remove_and_check;
+using test::sleeper;
+using test::slurp;
+using test::still_running;
+using test::wait_exit;
+}  // namespace vs::shim

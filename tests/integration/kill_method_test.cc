@@ -28,24 +28,6 @@
 namespace vs::shim {
 namespace {
 
-using test::Clock;
-using test::exists;
-using test::expect_empty;
-using test::expect_killed_by;
-using test::expect_thawed;
-using test::KillTest;
-using test::kPatience;
-using test::Method;
-using test::method_name;
-using test::missing_feature;
-using test::OnTerm;
-using test::remove_and_check;
-using test::sleeper;
-using test::slurp;
-using test::still_running;
-using test::v1_dir;
-using test::wait_exit;
-
 void stop(Child& c) {
   ASSERT_TRUE(c.signal(SIGSTOP));
   siginfo_t info{};

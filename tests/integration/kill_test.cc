@@ -17,24 +17,6 @@
 namespace vs::shim {
 namespace {
 
-using test::Clock;
-using test::expect_empty;
-using test::expect_gone_everywhere;
-using test::expect_killed_by;
-using test::expect_thawed;
-using test::KillTest;
-using test::kPatience;
-using test::Method;
-using test::method_name;
-using test::missing_feature;
-using test::OnTerm;
-using test::remove_and_check;
-using test::sleeper;
-using test::slurp;
-using test::spec;
-using test::still_running;
-using test::v1_dir;
-
 TEST_F(KillTest, EveryMethodOnAnEmptyContextSucceeds) {
   auto* cg = create(Xid(40241));
   ASSERT_NE(cg, nullptr);

@@ -17,10 +17,7 @@ namespace vs::shim {
 namespace {
 
 using test::exists;
-using test::knob;
-using test::layout;
 using test::slurp;
-using test::spec;
 
 std::string tool(const char* name) { return test::tool_path(name); }
 std::string state_file(int xid) {

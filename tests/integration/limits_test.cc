@@ -31,10 +31,7 @@ namespace vs::shim {
 namespace {
 
 using test::exists;
-using test::knob;
-using test::layout;
 using test::slurp;
-using test::spec;
 
 // A pipe the parent writes one byte to when the child may start (after it was attached to
 // the v1 hierarchies: CLONE_INTO_CGROUP places it in v2 only).
@@ -102,9 +99,7 @@ class LimitsKernel : public ::testing::Test {
     if (layout().v2_root.empty()) GTEST_SKIP() << "needs a cgroup2 hierarchy";
   }
   void TearDown() override {
-    std::vector<std::string> roots{layout().v2_root};
-    for (const auto& h : layout().v1) roots.push_back(h.mount_point);
-    for (const auto& r : roots) {
+    for (const auto& r : hierarchy_roots()) {
       for (int x = 44700; x < 44710; ++x) {
         ::rmdir((r + "/" + spec().parent + "/" + std::to_string(x)).c_str());
       }

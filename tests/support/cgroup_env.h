@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "kernel-shim/cgroup.h"
 #include "kernel-shim/limits.h"
@@ -25,6 +26,13 @@ inline const shim::CgroupLayout& layout() {
     return *d;
   }();
   return l;
+}
+
+/// The root of every hierarchy: the v2 root, then each v1 mount point.
+inline std::vector<std::string> hierarchy_roots() {
+  std::vector<std::string> roots{layout().v2_root};
+  for (const auto& h : layout().v1) roots.push_back(h.mount_point);
+  return roots;
 }
 
 /// This run's cgroup settings: its parent cgroup (under every hierarchy) and v1 controllers.
@@ -48,3 +56,12 @@ inline std::string knob(const shim::LimitDir& d, const char* v1_file, const char
 }
 
 }  // namespace vs::test
+
+// The shim's tests are in vs::shim and use these names unqualified.
+namespace vs::shim {
+using test::hierarchy_roots;
+using test::knob;
+using test::layout;
+using test::spec;
+using test::v1_dir;
+}  // namespace vs::shim
