@@ -37,6 +37,7 @@
 #include "kernel-shim/context_sync.h"
 #include "kernel-shim/helper.h"
 #include "kernel-shim/netiso.h"
+#include "kernel-shim/run_cache.h"
 #include "kernel-shim/seccomp.h"
 #include "kernel-shim/unixscope.h"
 #include "lib/base/fs_at.h"
@@ -121,26 +122,20 @@ Result<Xid> pick_xid(const ContextTable& table, std::optional<Xid> wanted, FileL
 }
 
 // The compiled filter for a set of attributes, shared by every context created with the same
-// ones (most guests): RUNDIR/seccomp-HASH.bpf, "KEY\n" and the blob, the key checked on
-// every read (the run dir is root's). Compiled and written by the first creator. Empty when
-// there is no filter or it cannot be compiled (the child then compiles its own).
+// ones (most guests), in the run dir's cache under a hash of the attributes. Compiled and
+// stored by the first creator. Empty when there is no filter or it cannot be compiled (the
+// child then compiles its own).
 std::string shared_seccomp(const ContextTable& table, const Attributes& attrs) {
   auto sc = SeccompSpec::from_attrs(attrs);
   auto bcaps = bcaps_from_attrs(attrs);
   if (!sc || !bcaps || !sc->enabled) return {};
+  const RunCache cache(table.config().rundir);
   const std::string key = seccomp_cache_key(attrs);
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
-  char name[48];
-  std::snprintf(name, sizeof name, "seccomp-%016llx.bpf", static_cast<unsigned long long>(h));
-  if (auto text = read_file(table.config().rundir + "/" + name, 1 << 20)) {
-    size_t nl = text->find('\n');
-    if (nl != std::string::npos && text->compare(0, nl, key) == 0) return text->substr(nl + 1);
-  }
+  const std::string name = RunCache::hashed_name("seccomp", key, ".bpf");
+  if (auto blob = cache.get(name, key)) return *blob;
   auto blob = compile_guest_programs(*bcaps, *sc);
   if (!blob) return {};
-  UniqueFd dir(::open(table.config().rundir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir) (void)atomic_write_at(dir.get(), name, key + "\n" + *blob, 0600);
+  cache.put(name, key, *blob);
   return *blob;
 }
 
@@ -164,7 +159,14 @@ class Creation {
     if (r && on_created) on_created(*xid_);
     if (r) r = send_go();                                                  /* #3 */
     if (r) r = await_exec();                                               /* #4 */
-    if (!r) return wrapped(std::move(r).error());
+    if (!r) {
+      // A step of ours that failed because the first process gave up first (a pin of a
+      // namespace that died with it, a broken pipe): its report is the real reason.
+      if (child_ && sync_.fd() >= 0) {
+        if (auto why = sync_.reported_failure()) return wrapped(std::move(*why));
+      }
+      return wrapped(std::move(r).error());
+    }
     return finish();
   }
 
@@ -220,7 +222,7 @@ class Creation {
         (void)teardown_isolated_net(table_, x, st ? st->attrs : Attributes{});
       }
       (void)unpin_namespaces(table_.ns_dir(x));
-      ::unlink((table_.entry_dir(x) + "/seccomp.bpf").c_str());
+      RunCache(table_.entry_dir(x)).drop(kEntrySeccomp);
       ::unlink((table_.entry_dir(x) + "/state").c_str());
       ::rmdir(table_.entry_dir(x).c_str());
     });
@@ -249,16 +251,13 @@ class Creation {
   Result<void> choose_unix_scope() {
     if (spec_.namespaces & CLONE_NEWNET) return ok();
     if (auto r = step("unixscope"); !r) return r;
-    const std::string cant = table_.config().rundir + "/unixscope-unavailable";
+    const RunCache cache(table_.config().rundir);
     Result<UnixScope> scope = UnixScope{};
-    if (auto why = read_file(cant, 4096); why && !why->empty()) {
+    if (auto why = cache.get("unixscope-unavailable", "why"); why && !why->empty()) {
       scope = UnixScope{false, *why};
     } else {
       scope = scope_abstract_unix(cg_->v2_fd());
-      if (scope && !scope->attached) {
-        UniqueFd run(::open(table_.config().rundir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (run) (void)atomic_write_at(run.get(), "unixscope-unavailable", scope->why_not, 0600);
-      }
+      if (scope && !scope->attached) cache.put("unixscope-unavailable", "why", scope->why_not);
     }
     if (!scope) return std::move(scope).error();
     if (scope->attached) {
@@ -322,22 +321,17 @@ class Creation {
     return ok();
   }
 
-  // cgroups and user: the creator's halves, then #1. A child that set up early may have
-  // failed already: its report, not our broken pipe, is the error then.
+  // cgroups and user: the creator's halves, then #1.
   Result<void> attach_and_map_ids() {
     if (auto r = step("attach"); !r) return r;
-    Result<void> r = cg_->attach_v1(child_->pid());
-    if (r && (spec_.namespaces & CLONE_NEWUSER)) {
+    if (auto r = cg_->attach_v1(child_->pid()); !r) return r;
+    if (spec_.namespaces & CLONE_NEWUSER) {
       std::string base = table_.config().proc_root + "/" + std::to_string(child_->pid());
       std::string map = uid_map_for(*xid_);
-      r = write_file(base + "/uid_map", map);
-      if (r) r = write_file(base + "/gid_map", map);
+      if (auto r = write_file(base + "/uid_map", map); !r) return r;
+      if (auto r = write_file(base + "/gid_map", map); !r) return r;
     }
-    if (r) r = sync_.send(Step::kCgroupReady);                             /* #1 */
-    if (!r) {
-      if (auto why = sync_.reported_failure()) return std::move(*why);
-    }
-    return r;
+    return sync_.send(Step::kCgroupReady);                                 /* #1 */
   }
 
   // The namespaces clone3 made are pinned while the child sets up; the child makes its mount,
@@ -396,11 +390,7 @@ class Creation {
     if (auto r = table_.write_state(state); !r) return r;
     // Kept for later entrants (context_enter.cc), who load it instead of compiling their own.
     if (!programs_.empty()) {
-      UniqueFd dir(::open(table_.entry_dir(*xid_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (dir) {
-        (void)atomic_write_at(dir.get(), "seccomp.bpf",
-                              seccomp_cache_key(spec_.attrs) + "\n" + programs_, 0600);
-      }
+      RunCache(table_.entry_dir(*xid_)).put(kEntrySeccomp, seccomp_cache_key(spec_.attrs), programs_);
     }
     reached("state");
     return ok();

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -33,6 +34,7 @@
 #include "kernel-shim/context_sync.h"
 #include "kernel-shim/flags.h"
 #include "kernel-shim/helper.h"
+#include "kernel-shim/run_cache.h"
 #include "kernel-shim/seccomp.h"
 #include "kernel-shim/unixscope.h"
 #include "lib/base/fs_at.h"
@@ -89,7 +91,9 @@ Result<void> still_the_same(const ContextTable& table, const ContextHandle& ctx)
                       "changed while it was being entered: " + why, ESRCH);
   };
   if (ctx.init) {
-    if (sys::pidfd_send_signal(ctx.init.get(), 0, nullptr, 0) < 0) {
+    // A pidfd is readable once its process exited (a zombie not reaped yet included).
+    struct pollfd p = {ctx.init.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) != 0) {
       return changed("its first process (pid " + std::to_string(st.init_pid) + ") ended");
     }
     return ok();
@@ -125,6 +129,11 @@ Result<void> join(const ContextTable& table, const ContextState& st, int init_fd
     }
     NsSet rest = which & ~from_pins;
     if (rest != 0 && ::setns(init_fd, static_cast<int>(rest)) < 0) {
+      if (errno == ESRCH) {
+        return make_error(ErrorKind::kWrongState, "enter",
+                          st.name.empty() ? "context " + st.xid.str() : st.name,
+                          "its first process ended while it was being entered", ESRCH);
+      }
       return sys_error("setns", "context " + st.xid.str());
     }
     return ok();
@@ -161,23 +170,19 @@ Result<void> prepare_command(const RunOptions& opts, bool root_changed) {
   return ok();
 }
 
-// The compiled filter of a sealed context, kept in its entry as `seccomp.bpf` ("KEY\n" and
-// the blob, KEY the attributes it was compiled from): compiled by the creator or the first
-// entrant, only loaded by the next ones. Empty when there is no filter (or on any trouble:
-// the entrant then compiles its own).
+// The compiled filter of a sealed context, kept in its entry's cache (kEntrySeccomp) by the
+// creator or the first entrant, only loaded by the next ones. Empty when there is no filter
+// (or on any trouble: the entrant then compiles its own).
 std::string cached_seccomp(const ContextTable& table, const ContextState& st) {
   auto spec = SeccompSpec::from_attrs(st.attrs);
   auto bcaps = bcaps_from_attrs(st.attrs);
   if (!spec || !spec->enabled || !bcaps) return {};
+  const RunCache cache(table.entry_dir(st.xid));
   const std::string key = seccomp_cache_key(st.attrs);
-  if (auto text = read_file(table.entry_dir(st.xid) + "/seccomp.bpf", 1 << 20)) {
-    size_t nl = text->find('\n');
-    if (nl != std::string::npos && text->compare(0, nl, key) == 0) return text->substr(nl + 1);
-  }
+  if (auto blob = cache.get(kEntrySeccomp, key)) return *blob;
   auto blob = compile_guest_programs(*bcaps, *spec);
   if (!blob) return {};
-  UniqueFd dir(::open(table.entry_dir(st.xid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir) (void)atomic_write_at(dir.get(), "seccomp.bpf", key + "\n" + *blob, 0600);
+  cache.put(kEntrySeccomp, key, *blob);
   return *blob;
 }
 

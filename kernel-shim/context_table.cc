@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kernel-shim/netiso.h"
+#include "kernel-shim/run_cache.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
 
@@ -261,7 +262,7 @@ Result<bool> ContextTable::reap_locked(Xid xid, FileLock lock, bool force) const
     if (!r) first = std::move(r).error();
   }
   if (auto r = unpin_namespaces(ns_dir(xid)); !r && !first) first = std::move(r).error();
-  ::unlink((entry_dir(xid) + "/seccomp.bpf").c_str());  // an entrants' cache (context.cc)
+  RunCache(entry_dir(xid)).drop(kEntrySeccomp);
   std::string state_file = entry_dir(xid) + "/state";
   if (::unlink(state_file.c_str()) < 0 && errno != ENOENT && !first) {
     first = sys_error("unlink", state_file);

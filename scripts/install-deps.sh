@@ -6,7 +6,7 @@ packages=(
   build-essential g++ clang lld meson ninja-build pkg-config python3
   libcap-dev libmount-dev libseccomp-dev libcli11-dev libtomlplusplus-dev libarchive-dev
   libgtest-dev googletest
-  busybox-static util-linux iproute2 nftables procps groff-base
+  busybox-static util-linux iproute2 nftables procps groff-base openssl
   debootstrap
 )
 missing() {

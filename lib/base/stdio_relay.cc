@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 #include "lib/base/fs_at.h"
@@ -133,7 +134,8 @@ void StdioRelay::close_child_ends() {
   slave_.reset();
 }
 
-Result<ExitStatus> StdioRelay::run(Child& child) {
+Result<ExitStatus> StdioRelay::run(Child& child,
+                                   std::optional<std::chrono::steady_clock::time_point> deadline) {
   // The caller's terminal, if stdin is one and we relay a pty: raw, restored at the end.
   struct termios saved {};
   const bool raw = tty_ && ::tcgetattr(STDIN_FILENO, &saved) == 0;
@@ -198,9 +200,21 @@ Result<ExitStatus> StdioRelay::run(Child& child) {
     const int i_inw = in.wants_write() ? add(in.to, POLLOUT) : -1;
     const int i_out = out.wants_read() ? add(out.from, POLLIN) : -1;
     const int i_err = err.wants_read() ? add(err.from, POLLIN) : -1;
-    if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
+    int timeout = -1;
+    if (deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *deadline - std::chrono::steady_clock::now());
+      timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
+    }
+    int ready = ::poll(fds, static_cast<nfds_t>(n), timeout);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return sys_error("poll", "stdio relay");
+    }
+    if (ready == 0 && deadline) {
+      (void)child.signal(SIGKILL);
+      deadline.reset();
+      continue;
     }
     if (fds[i_sig].revents & POLLIN) {
       struct signalfd_siginfo si {};

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <optional>
 
 #include "lib/base/child.h"
@@ -54,8 +55,10 @@ class StdioRelay {
   /// Copies until `child` ended, then drains what the command wrote before it ended without
   /// waiting for processes it left behind, and returns its status. With pipes, SIGHUP,
   /// SIGINT, SIGQUIT and SIGTERM of this process are passed on to the child (the command runs
-  /// in a session of its own, out of reach of the caller's terminal).
-  Result<ExitStatus> run(Child& child);
+  /// in a session of its own, out of reach of the caller's terminal). With `deadline`, the
+  /// child is killed (SIGKILL) if it still runs then.
+  Result<ExitStatus> run(Child& child,
+                         std::optional<std::chrono::steady_clock::time_point> deadline = {});
 
  private:
   StdioRelay() = default;

@@ -85,7 +85,8 @@ void put_string(std::string& buf, std::string_view s) {
 
 // kProgress and kDone: the counts; kWarning: one string; kError: op, subject, detail and
 // the error's context.
-void send(int fd, Rec type, const BuildResult& r, const Error* e = nullptr,
+// False when the record could not be written whole: build_template is gone.
+[[nodiscard]] bool send(int fd, Rec type, const BuildResult& r, const Error* e = nullptr,
           std::string_view warning = {}) {
   RecHeader h{};
   h.type = type;
@@ -108,7 +109,7 @@ void send(int fd, Rec type, const BuildResult& r, const Error* e = nullptr,
     h.strings = 1;
   }
   std::string buf(reinterpret_cast<const char*>(&h), sizeof h);
-  (void)write_all(fd, buf + strings);
+  return write_all(fd, buf + strings);
 }
 
 bool read_all(int fd, void* p, size_t n) {
@@ -285,7 +286,9 @@ Result<void> extract(int tar_fd, const BuildOptions& opts, BuildResult& result, 
     r = archive_write_finish_entry(ap.out);
     if (r < ARCHIVE_WARN) return archive_error(ap.out, "extract", name);
     if (r == ARCHIVE_WARN) other.add(name, warning_text(ap.out));
-    if (result.files % 256 == 0) send(report, Rec::kProgress, result);
+    if (result.files % 256 == 0 && !send(report, Rec::kProgress, result)) {
+      return sys_error("report progress", "the build", errno);
+    }
   }
   // Directory modes and times are fixed up at close.
   if (archive_write_close(ap.out) < ARCHIVE_WARN) return archive_error(ap.out, "finish", "");
@@ -307,25 +310,26 @@ int extract_body(int tar_fd, int report, const BuildOptions& opts) {
     ::umask(022);
     auto r = extract(tar_fd, opts, result, report, trusted, other);
     if (r) {
+      // Every record must arrive: without kDone build_template fails the build.
+      bool sent = true;
       if (trusted.count > 0) {
-        send(report, Rec::kWarning, result, nullptr,
+        sent = send(report, Rec::kWarning, result, nullptr,
              std::to_string(trusted.count) +
                  " entries had trusted.* extended attributes, which were not restored (they "
                  "need CAP_SYS_ADMIN, which the extraction does not hold); the first: " +
                  trusted.first);
       }
-      if (other.count > 0) {
-        send(report, Rec::kWarning, result, nullptr,
+      if (sent && other.count > 0) {
+        sent = send(report, Rec::kWarning, result, nullptr,
              std::to_string(other.count) +
                  " entries were extracted without some of their metadata; the first: " +
                  other.first);
       }
-      send(report, Rec::kDone, result);
-      return 0;
+      return sent && send(report, Rec::kDone, result) ? 0 : 1;
     }
     e = std::move(r).error();
   }
-  send(report, Rec::kError, result, &e);
+  (void)send(report, Rec::kError, result, &e);  // the build fails either way
   return 1;
 }
 

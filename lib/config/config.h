@@ -1,11 +1,12 @@
 // Reading a guest's configuration (DESIGN.md "Guest configuration", STYLE.md R11).
 //
 // Two formats describe the same settings, each setting under one dotted key:
-//   * vserver.toml (toml++; the schema is documented in lib/config/toml.cc and
-//     vserver.toml(5)),
+//   * vserver.toml (toml++, lib/config/toml.cc; documented for users in vserver.toml(5)),
 //   * the classic util-vserver one-value-per-file layout (lib/config/legacy_dir.cc).
-// Both are first read into a RawConfig (key -> text with its origin), so that a setting
-// given both ways can be detected and .defaults merged key by key; then build_guest()
+// Every key, its type, its classic file, its merge unit and how it is applied and shown is
+// one entry of the schema (lib/config/schema.{h,cc}), which all of this walks.
+// Both formats are first read into a RawConfig (key -> text with its origin), so that a
+// setting given both ways can be detected and .defaults merged key by key; then build_guest()
 // turns the merged RawConfig into a GuestConfig, checking every value with the shim's
 // parsers. Every error is a kUsage error "FILE:LINE: key 'KEY': WHAT (expected ALLOWED)".
 #pragma once
@@ -30,16 +31,12 @@ struct RawValue {
   Origin origin;
 };
 
-/// Dotted key -> value. Keys: name, context, vdir, fstab, flags, namespaces,
-/// uts.{nodename,domainname}, interfaces.N.{address,prefix,dev,mode,name,nodev,gateway,nat},
-/// capabilities.{add,drop,ccaps}, rlimits.NAME[.soft|.hard], limits.*, seccomp.{profile,allow,
-/// deny}, init.{style,mark}, scripts.{pre-start,post-start,pre-stop,post-stop},
-/// build.{method,source}.
+/// Dotted key -> value; the keys are those of config_schema() (lib/config/schema.h).
 using RawConfig = std::map<std::string, RawValue>;
 
-/// The unit in which settings conflict and override: "interfaces" for every interfaces.*
-/// key, "rlimits.NAME" for rlimits.NAME[.soft|.hard], "capabilities.bcaps" for add/drop,
-/// else the key itself.
+/// The unit in which settings conflict and override (KeySpec::unit): "interfaces" for every
+/// interfaces.N.* key, "rlimits.NAME" for rlimits.NAME[.soft|.hard], "capabilities.bcaps" for
+/// add/drop, else the key itself.
 std::string setting_unit(std::string_view key);
 
 /// Parses vserver.toml text; `file` is the path used in messages. Syntax errors, unknown keys
@@ -58,8 +55,8 @@ Result<RawConfig> read_config_dir(const std::string& dir);
 /// Merges two sources of the same directory; a unit set in both is an error naming both.
 Result<RawConfig> merge_sources(RawConfig a, const RawConfig& b);
 
-/// `guest` over `defaults`, unit by unit (the guest wins). name, context, vdir and
-/// interfaces in the defaults are an error (they cannot be shared).
+/// `guest` over `defaults`, unit by unit (the guest wins). A key that cannot be shared
+/// (KeySpec::from_defaults: name, context, vdir, interfaces) in the defaults is an error.
 Result<RawConfig> merge_defaults(const RawConfig& defaults, RawConfig guest);
 
 /// Checks every value and builds the model. `roots` gives the default vdir.

@@ -1,4 +1,5 @@
-// Reading a configuration directory in both formats, and merging .defaults under a guest.
+// Reading a configuration directory in both formats, and merging .defaults under a guest, by
+// the merge units and the from_defaults of the schema (schema.h).
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -11,17 +12,14 @@
 #include "lib/base/fs_at.h"
 #include "lib/base/unique_fd.h"
 #include "lib/config/config.h"
+#include "lib/config/schema.h"
 
 namespace vs {
 
 std::string setting_unit(std::string_view key) {
-  if (key.starts_with("interfaces.")) return "interfaces";
-  if (key == "capabilities.add" || key == "capabilities.drop") return "capabilities.bcaps";
-  if (key.starts_with("rlimits.")) {
-    size_t dot = key.find('.', 8);
-    return std::string(key.substr(0, dot));
-  }
-  return std::string(key);
+  KeyMatch m = find_key(key);
+  if (!m.spec || m.spec->unit.empty()) return std::string(key);
+  return instantiate(m.spec->unit, m);
 }
 
 namespace {
@@ -51,7 +49,7 @@ Result<RawConfig> merge_defaults(const RawConfig& defaults, RawConfig guest) {
   auto ug = units(guest);
   for (const auto& [k, v] : defaults) {
     std::string unit = setting_unit(k);
-    if (unit == "name" || unit == "context" || unit == "vdir" || unit == "interfaces") {
+    if (const KeySpec* spec = find_key(k).spec; spec && !spec->from_defaults) {
       return config_error(v.origin, k, "cannot be a default (it must differ between guests)",
                           "it in the guest's own configuration");
     }

@@ -1,17 +1,15 @@
-// The classic util-vserver layout: one value per file under /etc/vservers/NAME/.
-//
-//   context, name, vdir (a symlink: its target is read as text, never followed),
-//   uts/{nodename,domainname} (the other uts files are refused as vuname does),
-//   interfaces/NN/{ip,prefix,dev,name,nodev}, bcapabilities, ccapabilities, flags
-//   (one word per line), rlimits/NAME[.soft|.hard], apps/init/{mark,style}, fstab (the path
-//   only), scripts/{pre-start,post-start,pre-stop,post-stop} (the paths only).
-// Other files are left alone (util-vserver keeps more there than this implementation reads).
+// The classic util-vserver layout: one value per file under /etc/vservers/NAME/, read by
+// walking the classic paths of the schema (schema.h, KeySpec::classic): `context`, `name`,
+// `vdir` (a symlink whose target is read as text, never followed), `uts/nodename`,
+// `interfaces/NN/ip`, `bcapabilities`, `rlimits/NAME.soft`, `apps/init/mark`, `scripts/*` ...
+// A file no key names is left alone (util-vserver keeps more there than this implementation
+// reads), except in the directories of classic_dirs(), where it is an error.
 // Every file is opened with O_NOFOLLOW|O_NONBLOCK and must be a regular file (SECURITY.md 3).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,12 +21,15 @@
 #include "lib/base/parse.h"
 #include "lib/base/unique_fd.h"
 #include "lib/config/config.h"
+#include "lib/config/schema.h"
 
 namespace vs {
 
 namespace {
 
 constexpr size_t kMaxFile = 64 * 1024;
+
+using Pattern = std::vector<std::string_view>;
 
 // The names in a directory (no "." or ".."), sorted.
 Result<std::vector<std::string>> list_dir(int dir_fd, const std::string& path) {
@@ -50,7 +51,7 @@ Result<std::vector<std::string>> list_dir(int dir_fd, const std::string& path) {
   return names;
 }
 
-// Opens a subdirectory without following a symlink; nullopt-like empty fd if absent.
+// Opens a subdirectory without following a symlink; an empty fd if it does not exist.
 Result<UniqueFd> open_subdir(int dir_fd, const std::string& rel, const std::string& path) {
   UniqueFd fd(::openat(dir_fd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd && errno != ENOENT) {
@@ -65,38 +66,179 @@ bool exists_at(int dir_fd, const std::string& rel) {
   return ::fstatat(dir_fd, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+bool is_dir_at(int dir_fd, const std::string& rel) {
+  struct stat st;
+  return ::fstatat(dir_fd, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 class LegacyReader {
  public:
-  LegacyReader(int dir_fd, const std::string& dir) : fd_(dir_fd), dir_(dir) {}
+  LegacyReader(int dir_fd, const std::string& dir) : fd_(dir_fd), dir_(dir) {
+    for (const KeySpec& spec : config_schema()) {
+      if (spec.classic.kind != ClassicKind::kNone) {
+        files_.push_back({&spec, split_key(spec.classic.path, '/')});
+      }
+    }
+  }
 
   Result<RawConfig> read() {
-    for (const char* f : {"context", "name"}) {
-      if (auto r = value(fd_, f, f, dir_ + "/" + f); !r) return std::move(r).error();
-    }
-    if (auto r = vdir(); !r) return std::move(r).error();
-    if (auto r = uts(); !r) return std::move(r).error();
-    if (auto r = interfaces(); !r) return std::move(r).error();
-    if (auto r = list(fd_, "bcapabilities", "capabilities.add"); !r) return std::move(r).error();
-    if (auto r = list(fd_, "ccapabilities", "capabilities.ccaps"); !r) {
-      return std::move(r).error();
-    }
-    if (auto r = list(fd_, "flags", "flags"); !r) return std::move(r).error();
-    if (auto r = rlimits(); !r) return std::move(r).error();
-    if (auto r = init(); !r) return std::move(r).error();
-    if (exists_at(fd_, "fstab")) {
-      out_["fstab"] = RawValue{dir_ + "/fstab", {}, false, Origin{dir_ + "/fstab", 0}};
-    }
-    if (auto r = scripts(); !r) return std::move(r).error();
+    Pattern pattern;
+    if (auto r = directory(fd_, dir_, pattern, KeyMatch{}); !r) return std::move(r).error();
     return std::move(out_);
   }
 
  private:
+  struct File {
+    const KeySpec* spec;
+    Pattern segments;
+  };
+
+  static bool under(const File& f, const Pattern& pattern) {
+    return f.segments.size() > pattern.size() &&
+           std::equal(pattern.begin(), pattern.end(), f.segments.begin());
+  }
+
+  // The next segments of the classic paths under `pattern`, distinct, in the table's order.
+  std::vector<std::string_view> next_segments(const Pattern& pattern, bool known_only) const {
+    std::vector<std::string_view> out;
+    for (const File& f : files_) {
+      if (!under(f, pattern) || (known_only && f.spec->type == ValueType::kRefused)) continue;
+      std::string_view s = f.segments[pattern.size()];
+      if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    }
+    return out;
+  }
+
+  static const ClassicDir* strict_dir(const Pattern& pattern) {
+    std::string path;
+    for (std::string_view s : pattern) path += (path.empty() ? "" : "/") + std::string(s);
+    for (const ClassicDir& d : classic_dirs()) {
+      if (d.path == path) return &d;
+    }
+    return nullptr;
+  }
+
+  // The entries of one directory: probed by name, or listed when some are patterns (N, NAME)
+  // or when every entry must be known.
+  Result<void> directory(int fd, const std::string& path, Pattern& pattern, const KeyMatch& m) {
+    std::vector<std::string_view> next = next_segments(pattern, false);
+    const ClassicDir* strict = strict_dir(pattern);
+    bool literal = std::none_of(next.begin(), next.end(), [](std::string_view s) {
+      return s == "N" || s.starts_with("NAME");
+    });
+    if (literal && !strict) {
+      for (std::string_view s : next) {
+        if (auto r = entry(fd, path, std::string(s), s, pattern, m); !r) return r;
+      }
+      return ok();
+    }
+    auto names = list_dir(fd, path);
+    if (!names) return std::move(names).error();
+    size_t index = 0;
+    for (const auto& n : *names) {
+      KeyMatch em = m;
+      std::string_view seg;
+      for (std::string_view s : next) {
+        if (s == n && s != "N" && !s.starts_with("NAME")) seg = s;
+      }
+      for (std::string_view s : next) {
+        if (!seg.empty()) break;
+        if (s == "N" && is_dir_at(fd, n)) {
+          seg = s;
+          em.index = index++;
+        } else if (s.starts_with("NAME") && match_segment(s, n, &em)) {
+          seg = s;
+        }
+      }
+      if (seg.empty() && strict) {
+        std::string allowed;
+        for (std::string_view s : next_segments(pattern, true)) {
+          allowed += (allowed.empty() ? "" : ", ") + std::string(s);
+        }
+        return config_error(Origin{path + "/" + n, 0}, std::string(strict->section) + "." + n,
+                            std::string(strict->unknown), "one of: " + allowed);
+      }
+      // Anything else is util-vserver's (interfaces/ keeps defaults as plain files).
+      if (seg.empty()) continue;
+      if (auto r = entry(fd, path, n, seg, pattern, em); !r) return r;
+    }
+    return ok();
+  }
+
+  Result<void> entry(int fd, const std::string& dir, const std::string& name, std::string_view seg,
+                     Pattern& pattern, const KeyMatch& m) {
+    pattern.push_back(seg);
+    Result<void> r = inner(pattern) ? subdirectory(fd, dir, name, pattern, m)
+                                    : file(fd, dir + "/" + name, name, pattern, m);
+    pattern.pop_back();
+    return r;
+  }
+
+  bool inner(const Pattern& pattern) const {
+    return std::any_of(files_.begin(), files_.end(),
+                       [&](const File& f) { return under(f, pattern); });
+  }
+
+  Result<void> subdirectory(int fd, const std::string& dir, const std::string& name,
+                            Pattern& pattern, const KeyMatch& m) {
+    std::string path = dir + "/" + name;
+    auto sub = open_subdir(fd, name, path);
+    if (!sub) return std::move(sub).error();
+    if (!*sub) return ok();
+    if (auto r = directory(sub->get(), path, pattern, m); !r) return r;
+    if (pattern.back() != "N") return ok();
+    // The keys every N must have ("interfaces/NN/ip").
+    for (const File& f : files_) {
+      if (!under(f, pattern) || !f.spec->required) continue;
+      std::string key = instantiate(f.spec->key, m);
+      if (!out_.count(key)) {
+        std::string file(f.segments.back());
+        return config_error(Origin{path + "/" + file, 0}, key, "missing",
+                            "a file `" + file + "` in every directory in `" + dir + "`");
+      }
+    }
+    return ok();
+  }
+
+  Result<void> file(int fd, const std::string& path, const std::string& name,
+                    const Pattern& pattern, const KeyMatch& m) {
+    const File* f = nullptr;
+    for (const File& candidate : files_) {
+      if (candidate.segments == pattern) f = &candidate;
+    }
+    const KeySpec& spec = *f->spec;
+    std::string key = instantiate(spec.key, m);
+    if (spec.names && !spec.names->valid(m.name)) return bad_name(spec, Origin{path, 0}, key);
+    if (spec.type == ValueType::kRefused) {
+      if (!exists_at(fd, name)) return ok();
+      return config_error(Origin{path, 0}, key, std::string(spec.doc));
+    }
+    switch (spec.classic.kind) {
+      case ClassicKind::kLine:
+        return value(fd, name, key, path);
+      case ClassicKind::kWords:
+        return words(fd, name, key, path);
+      case ClassicKind::kLink:
+        return link(fd, name, key, path);
+      case ClassicKind::kPath:
+      case ClassicKind::kPresent:
+        if (exists_at(fd, name)) {
+          std::string v = spec.classic.kind == ClassicKind::kPath ? path : "true";
+          out_[key] = RawValue{std::move(v), {}, false, Origin{path, 0}};
+        }
+        return ok();
+      case ClassicKind::kNone:
+        break;
+    }
+    return ok();
+  }
+
   // The content of a one-value file: one line, an optional final newline, not empty.
-  Result<bool> value(int dir_fd, const std::string& rel, const std::string& key,
+  Result<void> value(int fd, const std::string& rel, const std::string& key,
                      const std::string& path) {
-    auto text = read_text(dir_fd, rel, key, path);
+    auto text = read_text(fd, rel, key, path);
     if (!text) return std::move(text).error();
-    if (!*text) return false;
+    if (!*text) return ok();
     std::string s = std::move(**text);
     if (!s.empty() && s.back() == '\n') s.pop_back();
     if (s.find('\n') != std::string::npos || s.empty()) {
@@ -104,15 +246,15 @@ class LegacyReader {
                           "one value on one line");
     }
     out_[key] = RawValue{std::move(s), {}, false, Origin{path, 1}};
-    return true;
+    return ok();
   }
 
   // A list file: words one per line (commas and blanks also separate), '#' comments.
-  Result<bool> list(int dir_fd, const std::string& rel, const std::string& key) {
-    std::string path = dir_ + "/" + rel;
-    auto text = read_text(dir_fd, rel, key, path);
+  Result<void> words(int fd, const std::string& rel, const std::string& key,
+                     const std::string& path) {
+    auto text = read_text(fd, rel, key, path);
     if (!text) return std::move(text).error();
-    if (!*text) return false;
+    if (!*text) return ok();
     RawValue raw{{}, {}, true, Origin{path, 1}};
     std::string_view all = **text;
     while (!all.empty()) {
@@ -123,13 +265,13 @@ class LegacyReader {
       for (auto w : split_list(line)) raw.words.emplace_back(w);
     }
     out_[key] = std::move(raw);
-    return true;
+    return ok();
   }
 
   // nullopt (inside the Result) when the file does not exist.
-  Result<std::optional<std::string>> read_text(int dir_fd, const std::string& rel,
+  Result<std::optional<std::string>> read_text(int fd, const std::string& rel,
                                                const std::string& key, const std::string& path) {
-    auto r = read_file_at(dir_fd, rel, kMaxFile);
+    auto r = read_file_at(fd, rel, kMaxFile);
     if (r) return std::optional<std::string>(std::move(*r));
     const Error& e = r.error();
     if (e.code == ENOENT) return std::optional<std::string>();
@@ -139,142 +281,32 @@ class LegacyReader {
                         "a regular file of at most 64 KiB");
   }
 
-  Result<void> vdir() {
-    std::string path = dir_ + "/vdir";
+  // A symlink's target as text; a relative one means what it would mean next to the link.
+  Result<void> link(int fd, const std::string& rel, const std::string& key,
+                    const std::string& path) {
     struct stat st;
-    if (::fstatat(fd_, "vdir", &st, AT_SYMLINK_NOFOLLOW) < 0) return ok();
+    if (::fstatat(fd, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return ok();
     if (!S_ISLNK(st.st_mode)) {
-      return config_error(Origin{path, 0}, "vdir", "not a symlink",
+      return config_error(Origin{path, 0}, key, "not a symlink",
                           "a symlink whose target is the guest's root tree");
     }
     char buf[4096];
-    ssize_t n = ::readlinkat(fd_, "vdir", buf, sizeof buf);
+    ssize_t n = ::readlinkat(fd, rel.c_str(), buf, sizeof buf);
     if (n < 0 || static_cast<size_t>(n) >= sizeof buf) {
-      return config_error(Origin{path, 0}, "vdir", "cannot read the link", "a symlink");
+      return config_error(Origin{path, 0}, key, "cannot read the link", "a symlink");
     }
     std::string target(buf, static_cast<size_t>(n));
     if (target.empty() || target.front() != '/') {
-      // Text only: a relative target means what it would mean next to the link.
-      target = (std::filesystem::path(dir_) / target).lexically_normal().string();
+      std::string dir = std::filesystem::path(path).parent_path().string();
+      target = (std::filesystem::path(dir) / target).lexically_normal().string();
     }
-    out_["vdir"] = RawValue{std::move(target), {}, false, Origin{path, 0}};
-    return ok();
-  }
-
-  Result<void> uts() {
-    auto sub = open_subdir(fd_, "uts", dir_ + "/uts");
-    if (!sub) return std::move(sub).error();
-    if (!*sub) return ok();
-    auto names = list_dir(sub->get(), dir_ + "/uts");
-    if (!names) return std::move(names).error();
-    for (const auto& n : *names) {
-      std::string path = dir_ + "/uts/" + n;
-      if (n != "nodename" && n != "domainname") {
-        return config_error(Origin{path, 0}, "uts." + n,
-                            "cannot be set on a stock kernel (only nodename, domainname)");
-      }
-      if (auto r = value(sub->get(), n, "uts." + n, path); !r) return std::move(r).error();
-    }
-    return ok();
-  }
-
-  Result<void> interfaces() {
-    std::string base = dir_ + "/interfaces";
-    auto sub = open_subdir(fd_, "interfaces", base);
-    if (!sub) return std::move(sub).error();
-    if (!*sub) return ok();
-    auto names = list_dir(sub->get(), base);
-    if (!names) return std::move(names).error();
-    size_t index = 0;
-    for (const auto& n : *names) {
-      std::string ipath = base + "/" + n;
-      struct stat st;
-      if (::fstatat(sub->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
-        continue;  // util-vserver keeps defaults (dev, prefix) as plain files here
-      }
-      auto ifd = open_subdir(sub->get(), n, ipath);
-      if (!ifd) return std::move(ifd).error();
-      std::string prefix = "interfaces." + std::to_string(index++);
-      static const std::pair<const char*, const char*> kFiles[] = {
-          {"ip", "address"}, {"prefix", "prefix"}, {"dev", "dev"}, {"name", "name"}};
-      for (const auto& [file, key] : kFiles) {
-        auto r = value(ifd->get(), file, prefix + "." + key, ipath + "/" + file);
-        if (!r) return std::move(r).error();
-      }
-      if (exists_at(ifd->get(), "nodev")) {
-        out_[prefix + ".nodev"] = RawValue{"true", {}, false, Origin{ipath + "/nodev", 0}};
-      }
-      if (!out_.count(prefix + ".address")) {
-        return config_error(Origin{ipath + "/ip", 0}, prefix + ".address", "missing",
-                            "every interface directory has an `ip` file");
-      }
-    }
-    return ok();
-  }
-
-  Result<void> rlimits() {
-    std::string base = dir_ + "/rlimits";
-    auto sub = open_subdir(fd_, "rlimits", base);
-    if (!sub) return std::move(sub).error();
-    if (!*sub) return ok();
-    auto names = list_dir(sub->get(), base);
-    if (!names) return std::move(names).error();
-    for (const auto& n : *names) {
-      std::string name = n;
-      std::string half;
-      if (auto dot = n.find('.'); dot != std::string::npos) {
-        name = n.substr(0, dot);
-        half = n.substr(dot + 1);
-      }
-      std::string key = "rlimits." + name + (half.empty() ? "" : "." + half);
-      std::string path = base + "/" + n;
-      if (!shim::parse_rlimit_name(name)) {
-        return config_error(Origin{path, 0}, key, "unknown rlimit",
-                            "one of: " + shim::rlimit_names());
-      }
-      if (!half.empty() && half != "soft" && half != "hard") {
-        return config_error(Origin{path, 0}, key, "unknown rlimit file",
-                            "NAME, NAME.soft or NAME.hard");
-      }
-      if (auto r = value(sub->get(), n, key, path); !r) return std::move(r).error();
-    }
-    return ok();
-  }
-
-  Result<void> init() {
-    auto apps = open_subdir(fd_, "apps", dir_ + "/apps");
-    if (!apps) return std::move(apps).error();
-    if (!*apps) return ok();
-    auto sub = open_subdir(apps->get(), "init", dir_ + "/apps/init");
-    if (!sub) return std::move(sub).error();
-    if (!*sub) return ok();
-    for (const char* f : {"mark", "style"}) {
-      auto r = value(sub->get(), f, std::string("init.") + f, dir_ + "/apps/init/" + f);
-      if (!r) return std::move(r).error();
-    }
-    return ok();
-  }
-
-  Result<void> scripts() {
-    std::string base = dir_ + "/scripts";
-    auto sub = open_subdir(fd_, "scripts", base);
-    if (!sub) return std::move(sub).error();
-    if (!*sub) return ok();
-    auto names = list_dir(sub->get(), base);
-    if (!names) return std::move(names).error();
-    for (const auto& n : *names) {
-      std::string path = base + "/" + n;
-      if (n != "pre-start" && n != "post-start" && n != "pre-stop" && n != "post-stop") {
-        return config_error(Origin{path, 0}, "scripts." + n, "unknown script",
-                            "pre-start, post-start, pre-stop, post-stop");
-      }
-      out_["scripts." + n] = RawValue{path, {}, false, Origin{path, 0}};
-    }
+    out_[key] = RawValue{std::move(target), {}, false, Origin{path, 0}};
     return ok();
   }
 
   int fd_;
   const std::string& dir_;
+  std::vector<File> files_;
   RawConfig out_;
 };
 

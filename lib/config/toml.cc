@@ -1,28 +1,6 @@
-// vserver.toml (toml++). The schema, which vserver.toml(5) documents for users:
-//
-//   name = "STRING"                 display name (util-vserver `name`)
-//   context = INT                   static context id 2..49151; absent: dynamic
-//   vdir = "/ABS/PATH"              root tree; absent: VDIRBASE/NAME
-//   fstab = "/ABS/PATH"             fstab(5) file mounted inside the guest
-//   flags = ["persistent", ...]     vattribute --flag words (`~` removes)
-//   namespaces = ["mnt", ...]       mnt pid uts ipc net cgroup user time
-//   [uts]        nodename, domainname (strings; sysname/release/version/machine are refused:
-//                only nodename and domainname can be set on a stock kernel)
-//   [[interfaces]] address = "IP[/PREFIX]", prefix = INT, dev = "eth0",
-//                mode = "shared"|"isolated", name = "LABEL", nodev = BOOL,
-//                gateway = "IP" (isolated), nat = BOOL (isolated, IPv4)
-//   [capabilities] add = [CAP...], drop = [CAP...], ccaps = [CCAP...]
-//   [rlimits]    NAME = INT | "VALUE" | "SOFT:HARD", or [rlimits.NAME] soft = .., hard = ..
-//                (NAME as vlimit: as core cpu data fsize locks memlock msgqueue nice nofile
-//                nproc rss rtprio sigpending stack)
-//   [limits]     memory, memsw (INT bytes or "64M"/"max"), pids, cpu_shares, cpu_quota_us,
-//                cpu_period_us (INT or "max"), cpuset_cpus, cpuset_mems ("0-2,4")
-//   [seccomp]    profile = "default"|"none", allow = [SYSCALL...], deny = [SYSCALL...]
-//   [init]       style = "plain"|"sysv"|"minit", mark = "default", command = [ARGV...],
-//                stop_signal = "SIGPWR"|NUMBER, stop_timeout = SECONDS (1..3600),
-//                depends = [GUEST...] (started before this one at boot)
-//   [scripts]    pre-start, post-start, pre-stop, post-stop = "/ABS/PATH"
-//   [build]      method = "skeleton"|..., source = "GUEST|DIR|FILE"
+// vserver.toml (toml++), read by walking the schema (schema.h): a table's keys are the next
+// segments of the schema's keys, an array of tables is a key's N, a NAME is checked by its
+// NameSet. vserver.toml(5) documents the keys for users.
 //
 // Any other key, and a value of the wrong type, is an error with the file, the line, the
 // key and what is allowed. Values are checked further by build_guest().
@@ -39,75 +17,12 @@
 #include <string>
 #include <vector>
 
-#include "kernel-shim/limits.h"
 #include "lib/config/config.h"
+#include "lib/config/schema.h"
 
 namespace vs {
 
 namespace {
-
-enum class Type { kString, kInt, kIntOrString, kStringList, kBool };
-
-struct Field {
-  const char* name;
-  Type type;
-};
-
-const std::vector<Field> kTopScalars = {
-    {"name", Type::kString},      {"context", Type::kInt},        {"vdir", Type::kString},
-    {"fstab", Type::kString},     {"flags", Type::kStringList},   {"namespaces", Type::kStringList},
-};
-
-const std::vector<std::pair<const char*, std::vector<Field>>> kSections = {
-    {"uts", {{"nodename", Type::kString}, {"domainname", Type::kString}}},
-    {"capabilities",
-     {{"add", Type::kStringList}, {"drop", Type::kStringList}, {"ccaps", Type::kStringList}}},
-    {"limits",
-     {{"memory", Type::kIntOrString},
-      {"memsw", Type::kIntOrString},
-      {"pids", Type::kIntOrString},
-      {"cpu_shares", Type::kIntOrString},
-      {"cpu_quota_us", Type::kIntOrString},
-      {"cpu_period_us", Type::kIntOrString},
-      {"cpuset_cpus", Type::kString},
-      {"cpuset_mems", Type::kString}}},
-    {"seccomp", {{"profile", Type::kString}, {"allow", Type::kStringList}, {"deny", Type::kStringList}}},
-    {"init",
-     {{"style", Type::kString},
-      {"mark", Type::kString},
-      {"command", Type::kStringList},
-      {"stop_signal", Type::kString},
-      {"stop_timeout", Type::kInt},
-      {"depends", Type::kStringList}}},
-    {"scripts",
-     {{"pre-start", Type::kString},
-      {"post-start", Type::kString},
-      {"pre-stop", Type::kString},
-      {"post-stop", Type::kString}}},
-    {"build", {{"method", Type::kString}, {"source", Type::kString}}},
-};
-
-const std::vector<Field> kInterfaceFields = {
-    {"address", Type::kString}, {"prefix", Type::kInt}, {"dev", Type::kString},
-    {"mode", Type::kString},    {"name", Type::kString}, {"nodev", Type::kBool},
-    {"gateway", Type::kString}, {"nat", Type::kBool},
-};
-
-const char* type_name(Type t) {
-  switch (t) {
-    case Type::kString:
-      return "a string";
-    case Type::kInt:
-      return "an integer";
-    case Type::kIntOrString:
-      return "an integer or a string";
-    case Type::kStringList:
-      return "an array of strings";
-    case Type::kBool:
-      return "true or false";
-  }
-  return "a value";
-}
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -124,44 +39,54 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+using Pattern = std::vector<std::string_view>;
+
 class TomlReader {
  public:
-  explicit TomlReader(const std::string& file) : file_(file) {}
+  explicit TomlReader(const std::string& file) : file_(file) {
+    for (const KeySpec& spec : config_schema()) keys_.push_back({&spec, split_key(spec.key, '.')});
+  }
 
   Result<RawConfig> read(const toml::table& top) {
-    std::vector<std::string> allowed;
-    for (const auto& f : kTopScalars) allowed.emplace_back(f.name);
-    for (const auto& s : kSections) allowed.emplace_back(s.first);
-    allowed.emplace_back("interfaces");
-    allowed.emplace_back("rlimits");
-    for (auto&& [k, v] : top) {
-      std::string key(k.str());
-      if (auto f = find(kTopScalars, key)) {
-        if (auto r = scalar(key, v, f->type); !r) return std::move(r).error();
-        continue;
-      }
-      if (key == "interfaces") {
-        if (auto r = interfaces(v); !r) return std::move(r).error();
-        continue;
-      }
-      if (key == "rlimits") {
-        if (auto r = rlimits(v); !r) return std::move(r).error();
-        continue;
-      }
-      auto s = std::find_if(kSections.begin(), kSections.end(),
-                            [&](const auto& sec) { return key == sec.first; });
-      if (s == kSections.end()) return unknown(key, key, origin(k, v), allowed);
-      if (auto r = section(key, v, s->second); !r) return std::move(r).error();
-    }
+    Pattern pattern;
+    if (auto r = table(top, "", pattern); !r) return std::move(r).error();
     return std::move(out_);
   }
 
  private:
-  static const Field* find(const std::vector<Field>& fields, std::string_view name) {
-    for (const auto& f : fields) {
-      if (name == f.name) return &f;
+  struct Key {
+    const KeySpec* spec;
+    Pattern segments;
+  };
+
+  static bool under(const Key& k, const Pattern& pattern) {
+    return k.segments.size() > pattern.size() &&
+           std::equal(pattern.begin(), pattern.end(), k.segments.begin());
+  }
+
+  // The spec whose key is `pattern`, if any.
+  const KeySpec* leaf(const Pattern& pattern) const {
+    for (const Key& k : keys_) {
+      if (k.segments == pattern) return k.spec;
     }
     return nullptr;
+  }
+
+  // The next segment of the keys under `pattern` that `seg` is: a literal, else NAME (then
+  // m->name is the name and m->spec a key with it); empty if none.
+  std::string_view next(const Pattern& pattern, std::string_view seg, KeyMatch* m) const {
+    for (const Key& k : keys_) {
+      if (under(k, pattern) && k.segments[pattern.size()] == seg) return k.segments[pattern.size()];
+    }
+    for (const Key& k : keys_) {
+      if (!under(k, pattern)) continue;
+      std::string_view s = k.segments[pattern.size()];
+      if (s == "NAME" && match_segment(s, seg, m)) {
+        m->spec = k.spec;
+        return s;
+      }
+    }
+    return {};
   }
 
   Origin origin(const toml::node& n) const {
@@ -172,111 +97,111 @@ class TomlReader {
     return origin(v);
   }
 
-  static Error unknown(const std::string& full, std::string_view word, const Origin& at,
-                       const std::vector<std::string>& allowed) {
+  // "unknown key; did you mean 'context'?" among the keys that may be set there.
+  Error unknown(const std::string& key, std::string_view seg, const Origin& at,
+                const Pattern& pattern) const {
+    std::vector<std::string_view> allowed;
+    for (const Key& k : keys_) {
+      if (!under(k, pattern) || k.spec->type == ValueType::kRefused) continue;
+      std::string_view s = k.segments[pattern.size()];
+      if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) allowed.push_back(s);
+    }
     std::string list;
-    std::string best;
+    std::string_view best;
     size_t best_d = 3;
-    for (const auto& a : allowed) {
+    for (std::string_view a : allowed) {
       if (!list.empty()) list += ", ";
       list += a;
-      size_t d = edit_distance(word, a);
+      size_t d = edit_distance(seg, a);
       if (d < best_d) {
         best_d = d;
         best = a;
       }
     }
     std::string msg = "unknown key";
-    if (!best.empty()) msg += "; did you mean '" + best + "'?";
-    return config_error(at, full, msg, "one of: " + list);
+    if (!best.empty()) msg += "; did you mean '" + std::string(best) + "'?";
+    return config_error(at, key, msg, "one of: " + list);
   }
 
-  Result<void> section(const std::string& prefix, const toml::node& v,
-                       const std::vector<Field>& fields) {
-    const toml::table* t = v.as_table();
-    if (!t) return config_error(origin(v), prefix, "must be a table", "[" + prefix + "]");
-    std::vector<std::string> allowed;
-    for (const auto& f : fields) allowed.emplace_back(f.name);
-    for (auto&& [k, val] : *t) {
-      std::string name(k.str());
-      std::string full = prefix + "." + name;
-      const Field* f = find(fields, name);
-      if (!f) {
-        if (prefix == "uts" &&
-            (name == "sysname" || name == "release" || name == "version" || name == "machine")) {
-          return config_error(origin(k, val), full,
-                              "cannot be set on a stock kernel (only nodename, domainname)");
-        }
-        return unknown(full, name, origin(k, val), allowed);
-      }
-      if (auto r = scalar(full, val, f->type); !r) return r;
+  Result<void> table(const toml::table& t, const std::string& path, Pattern& pattern) {
+    for (auto&& [k, v] : t) {
+      std::string seg(k.str());
+      std::string key = path.empty() ? seg : path + "." + seg;
+      KeyMatch m;
+      std::string_view s = next(pattern, seg, &m);
+      if (s.empty()) return unknown(key, seg, origin(k, v), pattern);
+      if (m.spec && !m.spec->names->valid(m.name)) return bad_name(*m.spec, origin(k, v), key);
+      pattern.push_back(s);
+      auto r = node(key, k, v, pattern);
+      pattern.pop_back();
+      if (!r) return r;
     }
     return ok();
   }
 
-  Result<void> interfaces(const toml::node& v) {
-    const toml::array* a = v.as_array();
-    if (!a) {
-      return config_error(origin(v), "interfaces", "must be an array of tables",
-                          "[[interfaces]] sections");
+  Result<void> node(const std::string& key, const toml::key& k, const toml::node& v,
+                    Pattern& pattern) {
+    bool inner = false;
+    bool array = false;
+    for (const Key& spec_key : keys_) {
+      if (!under(spec_key, pattern)) continue;
+      inner = true;
+      array = array || spec_key.segments[pattern.size()] == "N";
     }
-    std::vector<std::string> allowed;
-    for (const auto& f : kInterfaceFields) allowed.emplace_back(f.name);
+    const KeySpec* spec = leaf(pattern);
+    if (array) return this->array(key, v, pattern);
+    if (inner && (v.is_table() || !spec)) {
+      const toml::table* t = v.as_table();
+      if (!t) return config_error(origin(v), key, "must be a table", "[" + key + "]");
+      return table(*t, key, pattern);
+    }
+    if (spec->type == ValueType::kRefused) {
+      return config_error(origin(k, v), key, std::string(spec->doc));
+    }
+    return scalar(key, v, *spec);
+  }
+
+  // An array of tables: the N of the keys under it, each table with the keys required in it.
+  Result<void> array(const std::string& key, const toml::node& v, Pattern& pattern) {
+    std::string sections = "[[" + key + "]] sections";
+    const toml::array* a = v.as_array();
+    if (!a) return config_error(origin(v), key, "must be an array of tables", sections);
+    pattern.push_back("N");
+    Result<void> r;
     size_t i = 0;
     for (const auto& item : *a) {
-      std::string prefix = "interfaces." + std::to_string(i++);
+      std::string prefix = key + "." + std::to_string(i++);
       const toml::table* t = item.as_table();
       if (!t) {
-        return config_error(origin(item), prefix, "must be a table", "[[interfaces]] sections");
+        r = config_error(origin(item), prefix, "must be a table", sections);
+        break;
       }
-      bool has_address = false;
-      for (auto&& [k, val] : *t) {
-        std::string name(k.str());
-        const Field* f = find(kInterfaceFields, name);
-        if (!f) return unknown(prefix + "." + name, name, origin(k, val), allowed);
-        if (name == "address") has_address = true;
-        if (auto r = scalar(prefix + "." + name, val, f->type); !r) return r;
-      }
-      if (!has_address) {
-        return config_error(origin(item), prefix + ".address", "missing",
-                            "every interface has an address");
-      }
-    }
-    return ok();
-  }
-
-  Result<void> rlimits(const toml::node& v) {
-    const toml::table* t = v.as_table();
-    if (!t) return config_error(origin(v), "rlimits", "must be a table", "[rlimits]");
-    for (auto&& [k, val] : *t) {
-      std::string name(k.str());
-      std::string full = "rlimits." + name;
-      if (auto r = shim::parse_rlimit_name(name); !r) {
-        return config_error(origin(k, val), full, "unknown rlimit",
-                            "one of: " + shim::rlimit_names());
-      }
-      if (const toml::table* st = val.as_table()) {
-        for (auto&& [sk, sv] : *st) {
-          std::string half(sk.str());
-          if (half != "soft" && half != "hard") {
-            return unknown(full + "." + half, half, origin(sk, sv), {"soft", "hard"});
-          }
-          if (auto r = scalar(full + "." + half, sv, Type::kIntOrString); !r) return r;
+      if (r = table(*t, prefix, pattern); !r) break;
+      for (const Key& k : keys_) {
+        if (!under(k, pattern) || !k.spec->required) continue;
+        std::string field = prefix + "." + std::string(k.segments[pattern.size()]);
+        if (!out_.count(field)) {
+          r = config_error(origin(item), field, "missing", "one in every [[" + key + "]]");
+          break;
         }
-        continue;
       }
-      if (auto r = scalar(full, val, Type::kIntOrString); !r) return r;
+      if (!r) break;
     }
-    return ok();
+    pattern.pop_back();
+    return r;
   }
 
-  Result<void> scalar(const std::string& key, const toml::node& v, Type type) {
+  Result<void> scalar(const std::string& key, const toml::node& v, const KeySpec& spec) {
     RawValue raw;
     raw.origin = origin(v);
+    ValueType type = spec.type;
+    bool any_string = type == ValueType::kString || type == ValueType::kPath ||
+                      type == ValueType::kEnum || type == ValueType::kIntOrString;
+    bool any_int = type == ValueType::kInt || type == ValueType::kIntOrString;
     auto wrong = [&] {
       return config_error(raw.origin, key, "wrong type", std::string(type_name(type)));
     };
-    if (type == Type::kStringList) {
+    if (type == ValueType::kWords) {
       const toml::array* a = v.as_array();
       if (!a) return wrong();
       raw.is_list = true;
@@ -285,13 +210,11 @@ class TomlReader {
         if (!s) return wrong();
         raw.words.push_back(s->get());
       }
-    } else if (const auto* s = v.as_string();
-               s && (type == Type::kString || type == Type::kIntOrString)) {
+    } else if (const auto* s = v.as_string(); s && any_string) {
       raw.text = s->get();
-    } else if (const auto* i = v.as_integer();
-               i && (type == Type::kInt || type == Type::kIntOrString)) {
+    } else if (const auto* i = v.as_integer(); i && any_int) {
       raw.text = std::to_string(i->get());
-    } else if (const auto* b = v.as_boolean(); b && type == Type::kBool) {
+    } else if (const auto* b = v.as_boolean(); b && type == ValueType::kBool) {
       raw.text = b->get() ? "true" : "false";
     } else {
       return wrong();
@@ -301,6 +224,7 @@ class TomlReader {
   }
 
   const std::string& file_;
+  std::vector<Key> keys_;
   RawConfig out_;
 };
 

@@ -17,6 +17,7 @@
 #include "kernel-shim/limits.h"
 #include "kernel-shim/netbind.h"
 #include "kernel-shim/netiso.h"
+#include "kernel-shim/run_cache.h"
 #include "kernel-shim/seccomp.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/pty.h"
@@ -92,8 +93,16 @@ std::vector<ExtraBind> host_binds(const GuestConfig& g, int root_fd) {
   return out;
 }
 
+// How long a host-side script may run before it is killed: it runs under the guest's lock,
+// which every other start, stop and delete of the guest waits for.
+constexpr std::chrono::seconds kScriptDeadline{120};
+
+// Waits until the pidfd is readable (the process ended) or the deadline passed.
+bool wait_pidfd(int pidfd, Clock::time_point deadline);
+
 // Runs a host-side script of the guest (scripts.ACTION) as `SCRIPT ACTION NAME`, with
-// VSERVER_NAME, VSERVER_XID, VSERVER_VDIR and VSERVER_CONFDIR set. A failure is an error.
+// VSERVER_NAME, VSERVER_XID, VSERVER_VDIR and VSERVER_CONFDIR set, as a Child with a
+// deadline (kScriptDeadline: then it is killed). A failure is an error.
 Result<void> run_script(const GuestConfig& g, const ConfigRoots& roots, const char* action,
                         std::optional<Xid> xid) {
   auto it = g.scripts.find(action);
@@ -118,13 +127,21 @@ Result<void> run_script(const GuestConfig& g, const ConfigRoots& roots, const ch
   pid_t pid = -1;
   int err = ::posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv, envp.data());
   if (err != 0) return sys_error("run " + act + " script", path, err);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return sys_error("waitpid", path);
+  // Our unreaped child: its pid names it until we wait for it.
+  Child child(pid, UniqueFd(sys::pidfd_open(pid, 0)));
+  if (child.pidfd() >= 0 && !wait_pidfd(child.pidfd(), Clock::now() + kScriptDeadline)) {
+    (void)child.signal(SIGKILL);
+    (void)child.wait();
+    return make_error(ErrorKind::kFailed, act + " script", path,
+                      "did not end within " + std::to_string(kScriptDeadline.count()) +
+                          " s and was killed",
+                      ETIMEDOUT);
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
-  std::string how = WIFEXITED(status) ? "exited with " + std::to_string(WEXITSTATUS(status))
-                                      : "was killed by " + signal_name(WTERMSIG(status));
+  auto status = child.wait();
+  if (!status) return std::move(status).error();
+  if (status->as_exit_code() == 0) return ok();
+  std::string how = !status->signaled ? "exited with " + std::to_string(status->value)
+                                      : "was killed by " + signal_name(status->value);
   return make_error(ErrorKind::kFailed, act + " script", path, how, ECANCELED);
 }
 
@@ -299,7 +316,19 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   spec.name = g.name;
   spec.detach = true;
   spec.at_step = hooks.at_step;
-  spec.warn = hooks.warn;
+  // A protection the kernel cannot give is the same for every guest until the next boot: said
+  // by the first start after boot only, not by each of a thousand (vserver-info - SYSINFO
+  // reports it any time). Keyed by the reason (after the first ": "), not the context.
+  if (hooks.warn) {
+    spec.warn = [&](const std::string& w) {
+      const size_t colon = w.find(": ");
+      const std::string reason = colon == std::string::npos ? w : w.substr(colon);
+      if (shim::RunCache(table.config().rundir).first_time(
+              shim::RunCache::hashed_name("warned", reason, ""))) {
+        hooks.warn(w + " (said once per boot)");
+      }
+    };
+  }
   spec.child_setup = [&]() -> Result<void> {
     if (g.namespaces & CLONE_NEWUTS) {
       const std::string& host = g.nodename ? *g.nodename : g.name;
@@ -395,18 +424,22 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
       // The guest's own shutdown sequence first: `rc 0` inside, bounded by the timeout.
       auto cmd = effective_init_command(g);
       std::vector<std::string> argv = {cmd.front(), "0"};
+      // Its output reaches ours through pipes, its stdin is empty: nothing of the caller's
+      // (terminal, redirected file) is handed to the guest's shutdown scripts.
+      auto relay = StdioRelay::pipes({-1, STDOUT_FILENO, STDERR_FILENO});
+      if (!relay) return std::move(relay).error().wrap(what);
       shim::RunOptions run;
       run.env = guest_init_env();
+      run.stdio = relay->child_fds();
       auto child = shim::spawn_in_context(table, ctx, argv, run);
+      relay->close_child_ends();
       if (!child) {
         result.warnings.push_back("`" + argv[0] + " 0` did not run: " + child.error().message());
       } else {
-        if (!wait_pidfd(child->pidfd(), deadline)) {
-          (void)child->signal(SIGKILL);
+        auto status = relay->run(*child, deadline);
+        if (status && status->signaled && status->value == SIGKILL) {
           result.warnings.push_back("`" + argv[0] + " 0` was killed after the timeout");
-        }
-        auto status = child->wait();
-        if (status && status->as_exit_code() != 0 && status->as_exit_code() != 128 + SIGKILL) {
+        } else if (status && status->as_exit_code() != 0) {
           result.warnings.push_back("`" + argv[0] + " 0` exited with " +
                                     std::to_string(status->as_exit_code()));
         }
@@ -515,7 +548,7 @@ Result<ExitStatus> run_relayed(const ContextTable& table, const GuestConfig& con
   run.controlling_tty = relay->controlling_tty();
   auto child = spawn_in_guest(table, config, ctx, cmd, opts, run);
   relay->close_child_ends();
-  if (!child) return std::move(child).error();
+  if (!child) return std::move(child).error().wrap((login ? "enter " : "exec ") + config.name);
   return relay->run(*child);
 }
 

@@ -1,10 +1,9 @@
 // enter_guest_root on the real kernel (root): a busybox guest tree under the test's temp dir,
-// entered by pid 1 of fresh mount + pid namespaces, then checked from inside (E01, E09-E13,
+// entered by pid 1 of fresh mount + pid namespaces, then checked from inside (E01, E09-E12,
 // E15) and from the host afterwards (victim files unchanged, no mount left behind). Hostile
-// trees (E13) must be refused by name, or be harmless, with nothing mounted outside the vdir.
+// trees (E13) are in guest_root_hostile_test.cc.
 #include "lib/mount/guest_root.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,23 +14,19 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "lib/base/fs_at.h"
 #include "lib/mount/mount_fd.h"
+#include "tests/integration/guest_root_fixture.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_in_child.h"
 
@@ -39,230 +34,6 @@ namespace vs::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-// --- plain-syscall helpers (not the code under test) ---
-
-void put(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string err(int code) { return ::strerrordesc_np(code) ? ::strerrordesc_np(code) : "?"; }
-
-// 0 if open(path, flags) succeeded, else its errno.
-int open_errno(const std::string& path, int flags, mode_t mode = 0644) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-  if (fd < 0) return errno;
-  ::close(fd);
-  return 0;
-}
-
-std::set<std::string> list_dir(const std::string& path) {
-  std::set<std::string> out;
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.insert(n);
-  }
-  ::closedir(d);
-  return out;
-}
-
-std::string join(const std::set<std::string>& s) {
-  std::string out;
-  for (const auto& x : s) out += (out.empty() ? "" : " ") + x;
-  return out;
-}
-
-// Mount points (field 5 of mountinfo, octal escapes decoded), in order.
-std::vector<std::string> mount_points(const std::string& mountinfo = "/proc/self/mountinfo") {
-  std::vector<std::string> out;
-  std::ifstream in(mountinfo);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string id, parent, dev, root, mp;
-    f >> id >> parent >> dev >> root >> mp;
-    std::string decoded;
-    for (size_t i = 0; i < mp.size(); ++i) {
-      if (mp[i] == '\\' && i + 3 < mp.size()) {
-        decoded += static_cast<char>(std::stoi(mp.substr(i + 1, 3), nullptr, 8));
-        i += 3;
-      } else {
-        decoded += mp[i];
-      }
-    }
-    out.push_back(decoded);
-  }
-  return out;
-}
-
-bool under(const std::string& path, const std::string& dir) {
-  return path == dir || path.rfind(dir + "/", 0) == 0;
-}
-
-long fs_type(const std::string& path) {
-  struct statfs st {};
-  return ::statfs(path.c_str(), &st) == 0 ? static_cast<long>(st.f_type) : -1;
-}
-
-unsigned long vfs_flags(const std::string& path) {
-  struct statvfs st {};
-  return ::statvfs(path.c_str(), &st) == 0 ? st.f_flag : ~0ul;
-}
-
-// Collects failures inside the guest; the text travels back to the test through a pipe.
-class Checks {
- public:
-  void fail(const std::string& m) { out_ += m + "\n"; }
-  void expect(bool ok, const std::string& m) {
-    if (!ok) fail(m);
-  }
-  // An operation that must fail with `want` (rc: 0 = it succeeded, else its errno).
-  void expect_errno(int rc, int want, const std::string& what) {
-    if (rc == 0)
-      fail(what + ": succeeded, expected " + err(want));
-    else if (rc != want)
-      fail(what + ": " + err(rc) + ", expected " + err(want));
-  }
-  void expect_one_of(int rc, std::initializer_list<int> want, const std::string& what) {
-    if (rc == 0)
-      fail(what + ": succeeded, expected it refused");
-    else if (std::find(want.begin(), want.end(), rc) == want.end())
-      fail(what + ": " + err(rc));
-  }
-  [[nodiscard]] const std::string& result() const { return out_; }
-
- private:
-  std::string out_;
-};
-
-int rc_of(int syscall_rc) { return syscall_rc == 0 ? 0 : errno; }
-
-// Runs in a run_in_child body: new mount + pid namespaces (plus `extra_ns`) with shared
-// propagation, then a fork. The grandchild, pid 1 of the new pid namespace, calls
-// enter_guest_root and then `inside`. When `on_error` is given the setup must fail: the
-// grandchild first checks that every mount made before the refusal lies in the vdir, then
-// hands the error to `on_error`.
-std::string in_guest(const GuestRootSpec& spec, const std::function<std::string()>& inside,
-                     const std::function<std::string(const Error&)>& on_error = {},
-                     int extra_ns = 0) {
-  if (::unshare(CLONE_NEWNS | CLONE_NEWPID | extra_ns) < 0) return "unshare: " + err(errno);
-  // Shared propagation, as on a systemd host: enter_guest_root must cut it itself.
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SHARED, nullptr) < 0) {
-    return "mount MS_SHARED: " + err(errno);
-  }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) return "pipe2: " + err(errno);
-  pid_t pid = ::fork();
-  if (pid < 0) return "fork: " + err(errno);
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::vector<std::string> before = mount_points();
-    std::string msg;
-    auto r = enter_guest_root(spec);
-    if (r && on_error) {
-      msg = "enter_guest_root succeeded; a refusal was expected";
-    } else if (r) {
-      msg = inside();
-    } else if (!on_error) {
-      msg = "enter_guest_root: " + r.error().message();
-    } else {
-      std::multiset<std::string> old(before.begin(), before.end());
-      for (const auto& mp : mount_points()) {
-        auto it = old.find(mp);
-        if (it != old.end()) {
-          old.erase(it);
-        } else if (!under(mp, spec.vdir)) {
-          msg += "mounted outside the vdir: " + mp + "\n";
-        }
-      }
-      msg += on_error(r.error());
-    }
-    if (!msg.empty()) (void)!::write(fds[1], msg.data(), msg.size());
-    ::_exit(msg.empty() ? 0 : 1);
-  }
-  ::close(fds[1]);
-  std::string msg;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return "waitpid: " + err(errno);
-  if (msg.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    return "guest pid 1 ended with status " + std::to_string(status);
-  }
-  return msg;
-}
-
-// Expects a refusal whose message names `path` and says `what`.
-std::function<std::string(const Error&)> refusal(const std::string& path, const std::string& what) {
-  return [path, what](const Error& e) -> std::string {
-    std::string m = e.message();
-    if (e.subject != path || m.find(what) == std::string::npos) {
-      return "unexpected error (want subject `" + path + "` and \"" + what + "\"): " + m;
-    }
-    return "";
-  };
-}
-
-// Each test gets $T (base) holding a busybox guest tree, a host marker and victim files.
-class GuestRoot : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    base_ = root_env().tmp + "/guest-root-" + info->name();
-    vdir_ = base_ + "/guest";
-    fs::create_directories(vdir_);
-    for (const char* d : {"bin", "proc", "sys", "dev", "etc", "tmp", "srv"}) {
-      fs::create_directory(vdir_ + "/" + d);
-    }
-    fs::copy_file("/bin/busybox", vdir_ + "/bin/busybox");
-    fs::permissions(vdir_ + "/bin/busybox", fs::perms(0755));
-    fs::create_symlink("busybox", vdir_ + "/bin/sh");
-    put(vdir_ + "/marker", "guest");
-    host_marker_ = base_ + "/HOSTMARK";
-    put(host_marker_, "host");
-    victim_ = base_ + "/victim";
-    put(victim_, "precious\n");
-    victim2_ = base_ + "/victim2";
-    put(victim2_, "precious too\n");
-    ASSERT_EQ(::stat(victim_.c_str(), &victim_st_), 0);
-    ASSERT_EQ(::stat(victim2_.c_str(), &victim2_st_), 0);
-    spec_.vdir = vdir_;
-  }
-
-  void TearDown() override {
-    // Host state after the guest is gone: victims byte-identical and untouched, no mount left.
-    EXPECT_EQ(slurp(victim_), "precious\n");
-    EXPECT_EQ(slurp(victim2_), "precious too\n");
-    struct stat now {};
-    ASSERT_EQ(::stat(victim_.c_str(), &now), 0);
-    EXPECT_EQ(now.st_mtim.tv_sec, victim_st_.st_mtim.tv_sec);
-    EXPECT_EQ(now.st_mtim.tv_nsec, victim_st_.st_mtim.tv_nsec);
-    for (const auto& mp : mount_points()) EXPECT_FALSE(under(mp, base_)) << "left mounted: " << mp;
-    std::error_code ec;
-    fs::remove_all(base_, ec);
-  }
-
-  void replace_with_symlink(const std::string& guest_dir, const std::string& to) {
-    fs::remove_all(vdir_ + guest_dir);
-    fs::create_symlink(to, vdir_ + guest_dir);
-  }
-
-  std::string base_, vdir_, host_marker_, victim_, victim2_;
-  struct stat victim_st_ {
-  }, victim2_st_{};
-  GuestRootSpec spec_;
-};
 
 // --- the guest's view ---
 
@@ -568,71 +339,6 @@ TEST_F(GuestRoot, ConsoleIsTheGivenPty) {
   ::close(master);
   spec_.console = victim_;  // not a pty: refused by name before anything is bound
   run_in_child([&] { return in_guest(spec_, {}, refusal(victim_, "is not a pty slave")); });
-}
-
-// --- hostile trees (E13) ---
-
-TEST_F(GuestRoot, DevSymlinkedToAHostDirIsRefused) {
-  fs::create_directory(base_ + "/hostdev");
-  put(base_ + "/hostdev/file", "host");
-  replace_with_symlink("/dev", base_ + "/hostdev");
-  const std::string why = "must be a directory (is a symlink)";
-  int root = ::open(vdir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  ASSERT_GE(root, 0);
-  auto pre = check_guest_tree(root, vdir_);
-  ::close(root);
-  ASSERT_FALSE(pre);
-  EXPECT_EQ(pre.error().subject, vdir_ + "/dev");
-  EXPECT_NE(pre.error().message().find(why), std::string::npos) << pre.error().message();
-  run_in_child([&] { return in_guest(spec_, {}, refusal(vdir_ + "/dev", why)); });
-  EXPECT_EQ(list_dir(base_ + "/hostdev"), std::set<std::string>{"file"});
-  EXPECT_EQ(slurp(base_ + "/hostdev/file"), "host");
-}
-
-TEST_F(GuestRoot, ProcSymlinkIsRefused) {
-  fs::create_directory(base_ + "/hostproc");
-  replace_with_symlink("/proc", base_ + "/hostproc");
-  run_in_child([&] {
-    return in_guest(spec_, {}, refusal(vdir_ + "/proc", "must be a directory (is a symlink)"));
-  });
-  EXPECT_TRUE(list_dir(base_ + "/hostproc").empty());
-}
-
-TEST_F(GuestRoot, SysAsARegularFileIsRefused) {
-  fs::remove(vdir_ + "/sys");
-  put(vdir_ + "/sys", "");
-  run_in_child([&] {
-    return in_guest(spec_, {}, refusal(vdir_ + "/sys", "must be a directory (is a regular file)"));
-  });
-}
-
-TEST_F(GuestRoot, MissingDevIsRefused) {
-  fs::remove(vdir_ + "/dev");
-  run_in_child([&] {
-    return in_guest(spec_, {}, refusal(vdir_ + "/dev", "must be a directory (is missing)"));
-  });
-}
-
-TEST_F(GuestRoot, HostileDevEntriesAreCoveredByTheFreshDev) {
-  fs::create_symlink(victim_, vdir_ + "/dev/null");
-  fs::create_symlink(victim2_, vdir_ + "/dev/console");
-  put(vdir_ + "/dev/ptmx", "not a device");
-  run_in_child([&] {
-    return in_guest(spec_, [&] {
-      Checks c;
-      struct stat st {};
-      c.expect(
-          ::lstat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == ::makedev(1, 3),
-          "/dev/null is not 1:3");
-      std::ofstream("/dev/null") << "evil";
-      c.expect_errno(rc_of(::lstat("/dev/console", &st)), ENOENT, "/dev/console without a pty");
-      c.expect(::lstat("/dev/ptmx", &st) == 0 && S_ISLNK(st.st_mode), "/dev/ptmx not a link");
-      return c.result();
-    });
-  });
-  // The guest's own entries are untouched below the tmpfs, and still what the guest made.
-  EXPECT_TRUE(fs::is_symlink(vdir_ + "/dev/null"));
-  EXPECT_EQ(slurp(vdir_ + "/dev/ptmx"), "not a device");
 }
 
 }  // namespace

@@ -101,6 +101,8 @@ method = "busybox"
   auto chown = shim::cap_from_name("CHOWN");
   EXPECT_TRUE(g->bcaps & (1ull << *net_admin));
   EXPECT_FALSE(g->bcaps & (1ull << *chown));
+  EXPECT_TRUE(g->bcaps & (1ull << *shim::cap_from_name("KILL"))) << "the default set stays";
+  EXPECT_EQ(g->bcap_changes, "NET_ADMIN,~CHOWN");
   EXPECT_EQ(g->flags, "persistent");
   EXPECT_EQ(g->rlimits[RLIMIT_NOFILE].soft, 1024u);
   EXPECT_EQ(g->rlimits[RLIMIT_NOFILE].hard, 4096u);
@@ -163,6 +165,25 @@ TEST_F(ConfigTest, EveryErrorNamesFileLineKeyAndWhatIsAllowed) {
       {"vdir = \"relative/x\"\n", "1: key 'vdir': "},
       {"x = \"unterminated\n", "1: "},
       {"context = 2\ncontext = 3\n", "2: "},
+      // The key named is the one whose value is at fault, at its own line.
+      {"[capabilities]\nadd = [\"NET_ADMIN\"]\ndrop = [\"CAP_FOO\"]\n",
+       "3: key 'capabilities.drop': unknown capability `~CAP_FOO`"},
+      {"[seccomp]\nallow = [\"keyctl\"]\ndeny = [\"keyctl\"]\n",
+       "3: key 'seccomp.deny': `seccomp`: syscall `keyctl` given twice"},
+      {"[limits]\nmemory = 0\npids = 5\n", "2: key 'limits.memory': `0` is no memory at all"},
+      {"[limits]\nmemory = \"1G\"\nmemsw = \"512M\"\n", "3: key 'limits.memsw': memory+swap"},
+      {"[[interfaces]]\naddress = \"10.0.0.1\"\n\ndev = \"a/b\"\n",
+       "4: key 'interfaces.0.dev': `a/b` is not an interface name"},
+      {"[rlimits.nofile]\nsoft = 10\nhard = 5\n",
+       "2: key 'rlimits.nofile.soft': `nofile`: soft limit 10 is above the hard limit 5"},
+      {"[[interfaces]]\naddress = \"10.0.0.1\"\n[[interfaces]]\ndev = \"eth0\"\n",
+       "3: key 'interfaces.1.address': missing (expected one in every [[interfaces]])"},
+      {"[init]\nstyel = \"plain\"\n", "2: key 'init.styel': unknown key; did you mean 'style'?"},
+      {"[init]\nstop_timeout = 0\n",
+       "2: key 'init.stop_timeout': `0` is out of range (expected seconds, 1..3600)"},
+      {"[build]\nmethod = \"rsync\"\n",
+       "2: key 'build.method': unknown method `rsync` (expected skeleton, busybox, clone, "
+       "template, debootstrap or host)"},
   };
   for (const auto& c : cases) {
     std::string file = toml("bad", c.text);
@@ -206,6 +227,7 @@ TEST_F(ConfigTest, LegacyLayoutIsRead) {
   EXPECT_TRUE(g->interfaces[0].nodev);
   EXPECT_TRUE(g->bcaps & (1ull << *shim::cap_from_name("NET_ADMIN")));
   EXPECT_FALSE(g->bcaps & (1ull << *shim::cap_from_name("CHOWN")));
+  EXPECT_TRUE(g->bcaps & (1ull << *shim::cap_from_name("KILL")));
   EXPECT_EQ(g->rlimits[RLIMIT_NOFILE].soft, 1024u);
   EXPECT_EQ(g->rlimits[RLIMIT_NOFILE].hard, 4096u);
   EXPECT_EQ(g->init_style, InitStyle::kMinit);
@@ -230,6 +252,11 @@ TEST_F(ConfigTest, LegacyBadValues) {
       {"interfaces/00/ip", "999.1.1.1\n", "interfaces/00/ip:1: key 'interfaces.0.address'"},
       {"bcapabilities", "CAP_FOO\n", "bcapabilities:1: key 'capabilities.add'"},
       {"scripts/initialize", "", "scripts/initialize: key 'scripts.initialize': unknown script"},
+      {"uts/foo", "x\n", "uts/foo: key 'uts.foo': unknown uts file (expected one of: nodename"},
+      {"rlimits/nofiles", "5\n", "rlimits/nofiles: key 'rlimits.nofiles': unknown rlimit ("},
+      {"rlimits/nofile.x", "5\n", "rlimits/nofile.x: key 'rlimits.nofile.x': unknown rlimit file"},
+      {"interfaces/00/dev", "eth0\n", "interfaces/00/ip: key 'interfaces.0.address': missing"},
+      {"apps/init/style", "upstart\n", "apps/init/style:1: key 'init.style': unknown style"},
   };
   for (const auto& c : cases) {
     std::filesystem::remove_all(roots_.confdir + "/bad");
@@ -379,6 +406,81 @@ TEST_F(ConfigTest, FormatShowsTheIsolatedGatewayAndNat) {
   EXPECT_NE(json.find("\"interfaces.0.gateway\": \"10.1.2.254\",\n  \"interfaces.0.nat\": false,"),
             std::string::npos)
       << json;
+}
+
+// `vserver NAME config` shows the keys in the schema's order, an interface's keys together.
+TEST_F(ConfigTest, FormatShowsEveryKeyInTheSchemasOrder) {
+  toml("all", R"(name = "all"
+context = 77
+flags = ["persistent"]
+fstab = "/etc/vservers/all/fstab"
+[uts]
+nodename = "n"
+domainname = "d"
+[[interfaces]]
+address = "10.9.0.1/24"
+dev = "br0"
+name = "lbl"
+mode = "isolated"
+gateway = "10.9.0.254"
+nat = true
+[[interfaces]]
+address = "10.9.0.2/24"
+[capabilities]
+drop = ["CHOWN"]
+ccaps = ["set_rlimit"]
+[rlimits]
+nofile = 64
+[limits]
+memory = "64M"
+memsw = "max"
+pids = 10
+cpu_shares = 100
+cpu_quota_us = 5000
+cpu_period_us = 10000
+cpuset_cpus = "0"
+cpuset_mems = "0"
+[seccomp]
+allow = ["keyctl"]
+[init]
+style = "minit"
+mark = "m"
+command = ["/bin/run", "x"]
+stop_signal = "TERM"
+stop_timeout = 5
+depends = ["a", "b"]
+[scripts]
+pre-start = "/p/a"
+post-stop = "/p/b"
+[build]
+method = "clone"
+source = "a"
+)");
+  auto g = load_guest(roots_, "all");
+  ASSERT_TRUE(g) << g.error().message();
+  std::string keys;
+  std::string all = format_config(*g);
+  for (std::string_view text = all; !text.empty();) {
+    size_t nl = text.find('\n');
+    keys += std::string(text.substr(0, text.find(" = "))) + " ";
+    text.remove_prefix(nl + 1);
+  }
+  EXPECT_EQ(keys,
+            "name label context uts.nodename uts.domainname vdir interfaces.0.address "
+            "interfaces.0.prefix interfaces.0.dev interfaces.0.name interfaces.0.mode "
+            "interfaces.0.nodev interfaces.0.gateway interfaces.0.nat interfaces.1.address "
+            "interfaces.1.prefix interfaces.1.mode interfaces.1.nodev capabilities.bcaps "
+            "capabilities.ccaps flags namespaces rlimits.nofile limits.memory limits.memsw "
+            "limits.pids limits.cpu_shares limits.cpu_quota_us limits.cpu_period_us "
+            "limits.cpuset_cpus limits.cpuset_mems seccomp.profile seccomp.changes init.style "
+            "init.mark init.command init.stop_signal init.stop_timeout init.depends "
+            "scripts.post-stop scripts.pre-start fstab build.method build.source ");
+  std::string json = format_config_json(*g);
+  for (const char* raw : {"\"limits.memory\": 67108864,", "\"limits.memsw\": \"max\",",
+                          "\"interfaces.0.nat\": true,", "\"init.stop_timeout\": 5,",
+                          "\"rlimits.nofile\": \"64:64\","}) {
+    EXPECT_NE(json.find(raw), std::string::npos) << raw << "\n" << json;
+  }
 }
 
 TEST(ConfigRoots, FromEnvAndDefaults) {

@@ -21,15 +21,17 @@
 namespace vs {
 namespace {
 
-// Runs `body` as the command of `relay`, with the relay's child fds as its 0, 1, 2, and the
-// caller's side of the relay on `in`/`out`/`err`.
-Result<ExitStatus> run_relayed(StdioRelay& relay, const std::function<int()>& body) {
+// Runs `body` as the command of `relay`, with the relay's child fds as its 0, 1, 2, `keep`
+// (if any) as its 3, and nothing else.
+Result<ExitStatus> run_relayed(StdioRelay& relay, const std::function<int()>& body, int keep = -1) {
   std::array<int, 3> fds = relay.child_fds();
   auto child = Child::spawn(CloneSpec{}, [&]() -> int {
     for (int i = 0; i < 3; ++i) {
       if (fds[static_cast<size_t>(i)] != i) ::dup2(fds[static_cast<size_t>(i)], i);
     }
-    ::close_range(3, ~0U, 0);
+    if (keep >= 0) ::dup2(keep, 3);
+    // Nothing of the relay's own ends (the command would hold its stdin open).
+    ::close_range(keep >= 0 ? 4 : 3, ~0U, 0);
     return body();
   });
   relay.close_child_ends();
@@ -117,18 +119,21 @@ TEST_F(Relay, LeftoverProcessesDoNotKeepTheRelayGoingNorReachTheCaller) {
   ASSERT_EQ(::pipe2(sync, O_CLOEXEC), 0);
   auto relay = StdioRelay::pipes(ends());
   ASSERT_TRUE(relay);
-  auto st = run_relayed(*relay, [&] {
-    // A grandchild keeps every end open and writes later, after the command returned.
-    if (::fork() == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      char c;
-      (void)!::read(sync[0], &c, 1);
-      (void)!::write(1, "late\n", 5);
-      ::_exit(0);
-    }
-    (void)!::write(1, "early\n", 6);
-    return 0;
-  });
+  auto st = run_relayed(
+      *relay,
+      [&] {
+        // A grandchild keeps every end open and writes later, after the command returned.
+        if (::fork() == 0) {
+          ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+          char c;
+          (void)!::read(3, &c, 1);
+          (void)!::write(1, "late\n", 5);
+          ::_exit(0);
+        }
+        (void)!::write(1, "early\n", 6);
+        return 0;
+      },
+      sync[0]);
   ASSERT_TRUE(st);
   (void)!::write(sync[1], "x", 1);
   ::usleep(100000);

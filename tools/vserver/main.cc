@@ -133,19 +133,7 @@ int cmd_start(const Global& g, const std::string& name, const std::vector<std::s
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   vs::StartHooks hooks;
-  // A protection the kernel cannot give (the same for every guest until the next boot): said
-  // by the first start after boot only, not by each of a thousand (a marker in the run dir,
-  // a tmpfs). vserver-info - SYSINFO reports it any time.
-  hooks.warn = [rundir = table.config().rundir](const std::string& w) {
-    // Keyed by the reason (after the first ": "), not the context it was found for.
-    const std::string reason = w.substr(w.find(": ") == std::string::npos ? 0 : w.find(": "));
-    const std::string marker =
-        rundir + "/warned-" + std::to_string(std::hash<std::string>{}(reason));
-    int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && errno == EEXIST) return;
-    if (fd >= 0) ::close(fd);
-    std::fprintf(stderr, "vserver: warning: %s (said once per boot)\n", w.c_str());
-  };
+  hooks.warn = [](const std::string& w) { std::fprintf(stderr, "vserver: warning: %s\n", w.c_str()); };
   hooks.at_step = test_stop_hook();
   if (!hooks.at_step && std::getenv("VSERVER_TRACE_STEPS")) {
     // Where a start spends its time: milliseconds since the process began, per step.
