@@ -27,11 +27,9 @@
 //     the guest, before it spawns anything; VSERVER_TEST_STOP_AT=stop-resolved: `vserver NAME
 //     stop` raises SIGSTOP once it found the context, before it signals or kills anything;
 //   - an exec whose guest went away while it was paused exits non-zero naming the guest.
-#include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <locale.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -59,6 +57,7 @@
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
 #include "tests/support/spawned.h"
+#include "tests/support/tar_writer.h"
 #include "tests/support/weak_extractor.h"
 
 namespace vs::test {
@@ -1452,74 +1451,21 @@ const char* template_name(Template t) {
   return "?";
 }
 
-struct TarEntry {
-  std::string name;
-  std::string data;  // a file's content
-  bool dir = false;
-  std::string uname, gname;  // owner names (numeric ids 4242 either way)
-};
-TarEntry tar_dir(const std::string& name) { return TarEntry{name, "", true, "", ""}; }
+// Entries of the hostile templates (every one mode 0755).
+TarEntry tar_dir(const std::string& name) { return TarEntry(name, AE_IFDIR, "", "", "", 0755); }
 TarEntry tar_file(const std::string& name, const std::string& data) {
-  return TarEntry{name, data, false, "", ""};
+  return TarEntry(name, AE_IFREG, data, "", "", 0755);
 }
 
-// A pax tarball (written in a UTF-8 locale, so a non-ASCII name is stored as UTF-8 and the
-// reader converts it to its own charset through iconv). Entries without anything pax needs
-// are plain ustar ones, so the gconv files are extracted before the first conversion.
-// Written by a forked child: the conversions of the UTF-8 locale load glibc's gconv
-// configuration, and a process that loaded it never reads another one (the weak extraction
-// below forks from this process and must read the template's).
-std::string write_tar_here(const std::string& path, const std::vector<TarEntry>& entries);
-
-::testing::AssertionResult write_tar(const std::string& path,
-                                     const std::vector<TarEntry>& entries) {
-  Pipe why;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string err = write_tar_here(path, entries);
-    (void)!::write(why.wr, err.data(), err.size());
-    ::_exit(err.empty() ? 0 : 1);
-  }
-  const std::string err = why.drain(20000);
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-    return ::testing::AssertionFailure() << "write " << path << ": " << err;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-std::string write_tar_here(const std::string& path, const std::vector<TarEntry>& entries) {
-  locale_t utf8 = ::newlocale(LC_ALL_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-  if (!utf8) return "no C.UTF-8 locale";
-  locale_t old = ::uselocale(utf8);
-  struct archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  bool ok = archive_write_open_filename(a, path.c_str()) == ARCHIVE_OK;
-  for (const auto& e : entries) {
-    if (!ok) break;
-    struct archive_entry* ae = archive_entry_new();
-    archive_entry_set_pathname(ae, e.name.c_str());
-    archive_entry_set_filetype(ae, e.dir ? AE_IFDIR : AE_IFREG);
-    archive_entry_set_perm(ae, 0755);
-    archive_entry_set_size(ae, e.dir ? 0 : static_cast<la_int64_t>(e.data.size()));
-    if (!e.uname.empty()) {
-      archive_entry_set_uid(ae, 4242);
-      archive_entry_set_gid(ae, 4242);
-      archive_entry_set_uname(ae, e.uname.c_str());
-      archive_entry_set_gname(ae, e.gname.c_str());
-    }
-    ok = archive_write_header(a, ae) == ARCHIVE_OK &&
-         (e.data.empty() || archive_write_data(a, e.data.data(), e.data.size()) ==
-                                static_cast<la_ssize_t>(e.data.size()));
-    archive_entry_free(ae);
-  }
-  std::string why = ok ? "" : archive_error_string(a) ? archive_error_string(a) : "?";
-  ok = archive_write_close(a) == ARCHIVE_OK && ok;
-  archive_write_free(a);
-  ::uselocale(old);
-  ::freelocale(utf8);
-  return ok ? "" : why.empty() ? "?" : why;
+// A file owned by names the reader looks up (NSS) to map them to its own ids.
+TarEntry owned_by_name(const std::string& name, const std::string& user,
+                       const std::string& group) {
+  TarEntry e = tar_file(name, "x");
+  e.uid = 4242;
+  e.gid = 4242;
+  e.uname = user;
+  e.gname = group;
+  return e;
 }
 
 class GuestEscapeTemplate : public GuestEscapeBase, public ::testing::WithParamInterface<Template> {
@@ -1557,7 +1503,7 @@ class GuestEscapeTemplate : public GuestEscapeBase, public ::testing::WithParamI
         e.push_back(tar_file("usr/lib/x86_64-linux-gnu/libnss_vsevil.so.2", module_));
         e.push_back(tar_file("etc/nsswitch.conf",
                              "passwd: vsevil files\ngroup: vsevil files\nhosts: vsevil files\n"));
-        e.push_back(TarEntry{"etc/owned-by-name", "x", false, "vsevil-user", "vsevil-group"});
+        e.push_back(owned_by_name("etc/owned-by-name", "vsevil-user", "vsevil-group"));
         break;
     }
     e.push_back(tar_file("etc/caf\xc3\xa9", "non-ASCII name: converted through iconv"));
@@ -1572,8 +1518,8 @@ class GuestEscapeTemplate : public GuestEscapeBase, public ::testing::WithParamI
 TEST_P(GuestEscapeTemplate, TemplateCodeNeverRunsOnTheHost) {
   const std::string marker = t_ + "/HOST-MARKER";
   ASSERT_TRUE(build_module(marker));
-  const std::string tarball = t_ + "/hostile.tar";
-  ASSERT_TRUE(write_tar(tarball, hostile(GetParam())));
+  const std::string tarball = t_ + "/hostile.tar.gz";
+  ASSERT_NO_FATAL_FAILURE(write_tar(tarball, hostile(GetParam()), true));
   Guest g = guest("tmpl", Kind::kDefault);
   guests_.push_back(g);  // removed at the end if the build made it
   auto r = vs(g, {"build", "-m", "template", "--source", tarball, "-q"});
@@ -1600,8 +1546,8 @@ class GuestEscapeWeakTemplate : public GuestEscapeTemplate {};
 TEST_P(GuestEscapeWeakTemplate, ChrootedExtractionRunsTheModuleOnTheHost) {
   const std::string marker = t_ + "/HOST-MARKER";
   ASSERT_TRUE(build_module(marker));
-  const std::string tarball = t_ + "/hostile.tar";
-  ASSERT_TRUE(write_tar(tarball, hostile(GetParam())));
+  const std::string tarball = t_ + "/hostile.tar.gz";
+  ASSERT_NO_FATAL_FAILURE(write_tar(tarball, hostile(GetParam()), true));
   const std::string tree = t_ + "/tree";
   fs::create_directories(tree);
   // In a process of its own: glibc reads its gconv configuration once per process, and this
