@@ -20,6 +20,7 @@
 #include "tests/integration/build_support.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
+#include "tests/support/tar_writer.h"
 
 namespace vs {
 namespace {

@@ -44,6 +44,7 @@
 #include "tests/support/bg_process.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
+#include "tests/support/tar_writer.h"
 
 namespace vs {
 namespace {

@@ -1,4 +1,4 @@
-/* vsattack: the guest side of the escape tests of tests/integration/guest_escape_test.cc
+/* vsattack: the guest side of the escape tests of tests/integration/guest_escape_*_test.cc
  * (issue 18): attacks a hostile guest root makes on the host's tools, run inside a guest
  * (or inside the deliberately weak setups those tests compare against).
  *

@@ -1,4 +1,4 @@
-// What the escape tests watch on the host side (tests/integration/guest_escape_test.cc):
+// What the escape tests watch on the host side (tests/integration/guest_escape_*):
 // copies of the built tools (attacked instead of the build's own binaries), every exec of
 // one of them (fanotify), and the processes of the running contexts.
 #pragma once
