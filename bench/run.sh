@@ -13,9 +13,9 @@
 #      lxc and the C floor, the same busybox payload for all; needs that directory's setup.sh
 #      run once; see bench/bench_density.py)
 #   sudo bench/run.sh order --build DIR [--rounds 60] [--iterations 6] [--fresh]
-#      (regenerates tools/vserver/startup.order from perf samples and text page faults of
-#      start/exec/stop rounds, relinking DIR's vserver after each; needs perf and lld; see
-#      bench/startup_order.py)
+#      (makes DIR/startup.order from perf samples and text page faults of start/exec/stop
+#      rounds and configures DIR with -Dstartup_order_file, relinking DIR's vserver after
+#      each round; needs perf and lld; see bench/startup_order.py)
 #   sudo bench/run.sh monitor [--build build] [--count 1000] [--rounds 15] [--jobs 2] [-v]
 #      (builds and starts COUNT busybox guests with `vserver`, in its own roots on a tmpfs at
 #      /tmp/vs-bench-monitor, run dir /tmp/vs-bench-monitor-run and cgroup parent
