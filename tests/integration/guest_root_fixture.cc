@@ -11,6 +11,8 @@
 
 #include <sstream>
 
+#include "tests/support/run_in_child.h"
+
 namespace vs::test {
 
 int open_errno(const std::string& path, int flags, mode_t mode) {
@@ -77,12 +79,8 @@ std::string in_guest(const GuestRootSpec& spec, const std::function<std::string(
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SHARED, nullptr) < 0) {
     return "mount MS_SHARED: " + err(errno);
   }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) return "pipe2: " + err(errno);
-  pid_t pid = ::fork();
-  if (pid < 0) return "fork: " + err(errno);
-  if (pid == 0) {
-    ::close(fds[0]);
+  // The guest's pid 1: a child forked into the new pid namespace.
+  return failure_in_child([&]() -> std::string {
     std::vector<std::string> before = mount_points();
     std::string msg;
     auto r = enter_guest_root(spec);
@@ -104,21 +102,8 @@ std::string in_guest(const GuestRootSpec& spec, const std::function<std::string(
       }
       msg += on_error(r.error());
     }
-    if (!msg.empty()) (void)!::write(fds[1], msg.data(), msg.size());
-    ::_exit(msg.empty() ? 0 : 1);
-  }
-  ::close(fds[1]);
-  std::string msg;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return "waitpid: " + err(errno);
-  if (msg.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    return "guest pid 1 ended with status " + std::to_string(status);
-  }
-  return msg;
+    return msg;
+  });
 }
 
 std::function<std::string(const Error&)> refusal(const std::string& path, const std::string& what) {

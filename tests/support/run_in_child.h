@@ -13,13 +13,14 @@
 
 namespace vs::test {
 
-/// Runs `body` in a forked child. `body` returns an empty string on success or a failure
-/// message; the message is reported as a test failure in the parent.
-inline void run_in_child(const std::function<std::string()>& body) {
+/// Runs `body` in a forked child and returns its failure: the message `body` returned, or
+/// one saying how the child ended when it did not exit 0 without a message, or "" when all
+/// went well.
+inline std::string failure_in_child(const std::function<std::string()>& body) {
   int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  if (::pipe2(fds, O_CLOEXEC) < 0) return "pipe2 failed";
   pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
+  if (pid < 0) return "fork failed";
   if (pid == 0) {
     ::close(fds[0]);
     std::string msg = body();
@@ -33,10 +34,18 @@ inline void run_in_child(const std::function<std::string()>& body) {
   while ((n = ::read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
   ::close(fds[0]);
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(msg.empty()) << msg;
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "child ended with status " << status << (msg.empty() ? " and no message" : "");
+  if (::waitpid(pid, &status, 0) != pid) return "waitpid failed";
+  if (msg.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    return "child ended with status " + std::to_string(status) + " and no message";
+  }
+  return msg;
+}
+
+/// Runs `body` in a forked child. `body` returns an empty string on success or a failure
+/// message; the message is reported as a test failure in the parent.
+inline void run_in_child(const std::function<std::string()>& body) {
+  const std::string failure = failure_in_child(body);
+  EXPECT_TRUE(failure.empty()) << failure;
 }
 
 }  // namespace vs::test
