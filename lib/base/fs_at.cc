@@ -158,20 +158,4 @@ Result<void> ensure_dir(const std::string& path, mode_t mode) {
   return ok();
 }
 
-Result<DirStream> DirStream::open(int dir_fd, const std::string& subject) {
-  int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-  if (dup < 0) return sys_error("dup", subject);
-  DIR* d = ::fdopendir(dup);
-  if (d == nullptr) {
-    Error e = sys_error("fdopendir", subject);
-    ::close(dup);
-    return e;
-  }
-  return DirStream(d);
-}
-
-DirStream::~DirStream() {
-  if (dir_ != nullptr) ::closedir(dir_);
-}
-
 }  // namespace vs

@@ -6,7 +6,6 @@
 // Nothing of either tree is loaded or run with host privileges (issue 18): the copy is made
 // by the host process itself, fd-relative, which never chroots, execs or looks up a name
 // (owners are copied as numbers), so whatever glibc loads for it comes from the host's root.
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -20,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/base/dir_stream.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/unique_fd.h"
 #include "lib/build/build.h"
@@ -81,16 +81,11 @@ class Cloner {
     }
     auto stream = DirStream::open(src_dir, rel);
     if (!stream) return std::move(stream).error();
-    DIR* d = stream->get();
     for (;;) {
-      errno = 0;
-      struct dirent* ent = ::readdir(d);
-      if (!ent) {
-        if (errno != 0) return sys_error("readdir", rel);
-        break;
-      }
-      std::string name = ent->d_name;
-      if (name == "." || name == "..") continue;
+      auto ent = stream->next();
+      if (!ent) return std::move(ent).error();
+      if (!*ent) break;
+      std::string name((*ent)->name);
       auto r = copy_entry(src_dir, dst_dir, name, rel.empty() ? name : rel + "/" + name, depth);
       if (!r) return r;
     }
