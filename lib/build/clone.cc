@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "lib/base/dir_stream.h"
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/unique_fd.h"
 #include "lib/build/build.h"
@@ -206,9 +207,10 @@ class Cloner {
     loff_t in = 0;
     bool fallback = false;
     while (in < size && !fallback) {
-      ssize_t n = ::copy_file_range(src, &in, dst, nullptr, static_cast<size_t>(size - in), 0);
+      ssize_t n = retry_eintr([&] {
+        return ::copy_file_range(src, &in, dst, nullptr, static_cast<size_t>(size - in), 0);
+      });
       if (n < 0) {
-        if (errno == EINTR) continue;
         if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
           fallback = true;
           break;
@@ -220,18 +222,14 @@ class Cloner {
     if (!fallback) return ok();
     std::vector<char> buf(1 << 16);
     for (;;) {
-      ssize_t n = ::pread(src, buf.data(), buf.size(), in);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return sys_error("read", rel);
-      }
+      ssize_t n = retry_eintr([&] { return ::pread(src, buf.data(), buf.size(), in); });
+      if (n < 0) return sys_error("read", rel);
       if (n == 0) break;
       for (ssize_t done = 0; done < n;) {
-        ssize_t w = ::pwrite(dst, buf.data() + done, static_cast<size_t>(n - done), in + done);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          return sys_error("write", rel);
-        }
+        ssize_t w = retry_eintr([&] {
+          return ::pwrite(dst, buf.data() + done, static_cast<size_t>(n - done), in + done);
+        });
+        if (w < 0) return sys_error("write", rel);
         done += w;
       }
       in += n;
