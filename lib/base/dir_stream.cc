@@ -9,8 +9,8 @@ Result<DirStream> DirStream::open(int dir_fd, const std::string& subject) {
   return open_at(dir_fd, ".", subject);
 }
 
-Result<DirStream> DirStream::open_at(int dir_fd, const std::string& rel,
-                                     const std::string& subject, int flags) {
+Result<DirStream> DirStream::open_at(int dir_fd, const std::string& rel, const std::string& subject,
+                                     int flags) {
   UniqueFd fd(::openat(dir_fd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags));
   if (!fd) return sys_error("open", subject);
   return adopt(std::move(fd), subject);
