@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "lib/base/eintr.h"
 #include "lib/base/unique_fd.h"
 
 namespace vs::shim {
@@ -80,11 +81,9 @@ Result<Btf> Btf::load(const std::string& path) {
   size_t used = 0;
   for (;;) {
     if (data.size() - used < (1 << 20)) data.resize(used + (8 << 20));
-    ssize_t n = ::read(fd.get(), data.data() + used, data.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("read", path);
-    }
+    ssize_t n =
+        retry_eintr([&] { return ::read(fd.get(), data.data() + used, data.size() - used); });
+    if (n < 0) return sys_error("read", path);
     if (n == 0) break;
     used += static_cast<size_t>(n);
   }

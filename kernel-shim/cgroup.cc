@@ -4,7 +4,6 @@
 // cgroup_v1.cc and cgroup_v2.cc.
 #include "kernel-shim/cgroup.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 #include <utility>
 
 #include "kernel-shim/cgroup_backend.h"
+#include "lib/base/dir_stream.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
 #include "lib/base/scope_exit.h"
@@ -154,11 +154,6 @@ Error unsupported(const std::string& subject, const std::string& why) {
   return make_error(ErrorKind::kFailed, "kill", subject, why, ENOTSUP);
 }
 
-struct CloseDir {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using DirPtr = std::unique_ptr<DIR, CloseDir>;
-
 Result<UniqueFd> open_subdir(int fd, const std::string& name, const std::string& path) {
   UniqueFd sub(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!sub) return sys_error("open", path);
@@ -262,29 +257,21 @@ bool binds(const CgroupLayout::V1& h, std::string_view controller) {
 }
 
 Result<std::vector<std::string>> subdirs(int fd, const std::string& path) {
-  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (dup < 0) return sys_error("fcntl", path);
-  DirPtr dir(::fdopendir(dup));
-  if (!dir) {
-    Error e = sys_error("opendir", path);
-    ::close(dup);
-    return e;
-  }
+  auto dir = DirStream::open(fd, path);
+  if (!dir) return std::move(dir).error();
   std::vector<std::string> out;
-  errno = 0;
-  while (struct dirent* e = ::readdir(dir.get())) {
-    std::string_view name = e->d_name;
-    if (name == "." || name == "..") continue;
-    bool is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN) {
+  for (;;) {
+    auto e = dir->next();
+    if (!e) return std::move(e).error();
+    if (!*e) return out;
+    bool is_dir = (*e)->type == DT_DIR;
+    if ((*e)->type == DT_UNKNOWN) {
+      std::string name((*e)->name);
       struct stat st {};
-      is_dir = ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      is_dir = ::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
     }
-    if (is_dir) out.emplace_back(name);
-    errno = 0;
+    if (is_dir) out.emplace_back((*e)->name);
   }
-  if (errno != 0) return sys_error("readdir", path);
-  return out;
 }
 
 bool exists(const std::string& path) {

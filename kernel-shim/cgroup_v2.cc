@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kernel-shim/cgroup_backend.h"
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
 
 namespace vs::shim::cgroup_detail {
@@ -25,11 +26,8 @@ Result<std::string> reread(int fd, const std::string& path) {
   std::string out;
   char buf[512];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("read", path);
-    }
+    ssize_t n = retry_eintr([&] { return ::read(fd, buf, sizeof buf); });
+    if (n < 0) return sys_error("read", path);
     if (n == 0) return out;
     out.append(buf, static_cast<size_t>(n));
     if (out.size() > 64 * 1024) {
@@ -93,6 +91,7 @@ Result<void> v2_wait_events(const std::string& dir, std::string_view key, std::s
     }
     struct pollfd p = {fd->get(), POLLPRI, 0};
     int wait_ms = static_cast<int>(std::min(left, kRecheckPeriod).count());
+    // EINTR rounds again like a timeout: re-read, then wait for what is left.
     if (::poll(&p, 1, wait_ms) < 0 && errno != EINTR) return sys_error("poll", path);
   }
 }

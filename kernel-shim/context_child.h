@@ -19,8 +19,12 @@ struct ChildPlan {
   /// Make a Landlock abstract-socket scope after the go (E27 without the BPF LSM).
   bool landlock_scope = false;
   SyncChannel* sync = nullptr;  ///< the child's end
-  int report_fd = -1;           ///< the exec report's write end, kept for the helper
-  int helper_fd = -1;           ///< the sealed helper (helper.h); -1 with spec.body
+  // Raw ints, borrowed: the creator's UniqueFds own them (Creation::report_wr_, helper_).
+  // The child runs on a copy of the creator's memory and fd table and leaves only by
+  // execveat or _exit, so its copies of those owners are never destroyed there; the helper
+  // gets the numbers themselves (report_fd must survive the exec, exec_helper()).
+  int report_fd = -1;  ///< the exec report's write end, kept for the helper
+  int helper_fd = -1;  ///< the sealed helper (helper.h); -1 with spec.body
 };
 
 /// Runs the checklist in the context's first process; returns the exit code for _exit (it

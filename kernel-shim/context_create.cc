@@ -306,6 +306,8 @@ class Creation {
     plan.creator_mnt_id = own_mnt_ns_id();
     plan.landlock_scope = unix_scope_ == "landlock";
     plan.sync = &child_sync_;
+    // Borrowed across the clone (ChildPlan): the child closes the creator's ends in its copy
+    // of the fd table, the creator the child's once it runs.
     plan.report_fd = report_wr_.get();
     plan.helper_fd = helper_.get();
     auto child = Child::spawn(cs, [&]() -> int {

@@ -233,6 +233,9 @@ Result<Child> spawn_in_context(const ContextTable& table, const ContextHandle& c
     if (r && confine) r = confine_to_context(st.attrs, programs);
     if (r) r = prepare_command(opts, (rest & CLONE_NEWNS) != 0);
     if (r) {
+      // Raw numbers for the helper: report_wr must survive the exec, and the UniqueFds that
+      // own both in this copy of the parent's fd table are never destroyed here (execveat
+      // or _exit).
       exec_helper(helper->get(), report_wr.get(), helper_exec_argv(argv, report_wr.get()), env);
       r = sys_error("execveat", "the helper (vserver-exec)");
     }

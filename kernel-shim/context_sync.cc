@@ -10,6 +10,7 @@
 #include <cstring>
 #include <optional>
 
+#include "lib/base/eintr.h"
 #include "lib/base/parse.h"
 
 #ifndef P_PIDFD
@@ -38,10 +39,7 @@ Result<void> send_message(int fd, Step step, int err, std::string_view body) {
   h.len = static_cast<uint32_t>(body.size());
   std::string msg(reinterpret_cast<const char*>(&h), sizeof h);
   msg.append(body);
-  ssize_t n;
-  do {
-    n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = retry_eintr([&] { return ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL); });
   if (n < 0) return sys_error("send step " + step_str(step), "sync channel");
   if (static_cast<size_t>(n) != msg.size()) {
     return make_error(ErrorKind::kFailed, "send step " + step_str(step), "sync channel",
@@ -53,20 +51,14 @@ Result<void> send_message(int fd, Step step, int err, std::string_view body) {
 // One message, sized by a peek first (`flags`: MSG_DONTWAIT to not wait) (MSG_TRUNC gives its real length: a blind large buffer
 // would cost the child a page fault per page). std::nullopt at EOF.
 Result<std::optional<std::string>> recv_message(int fd, int flags = 0) {
-  ssize_t size;
-  do {
-    size = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | flags);
-  } while (size < 0 && errno == EINTR);
+  ssize_t size = retry_eintr([&] { return ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | flags); });
   if (size < 0) return sys_error("recv", "sync channel");
   if (size == 0) return std::optional<std::string>();
   if (static_cast<size_t>(size) > kMaxMessage) {
     return make_error(ErrorKind::kFailed, "recv", "sync channel", "message too long", EPROTO);
   }
   std::string msg(static_cast<size_t>(size), '\0');
-  ssize_t got;
-  do {
-    got = ::recv(fd, msg.data(), msg.size(), 0);
-  } while (got < 0 && errno == EINTR);
+  ssize_t got = retry_eintr([&] { return ::recv(fd, msg.data(), msg.size(), 0); });
   if (got < 0) return sys_error("recv", "sync channel");
   msg.resize(static_cast<size_t>(got));
   return std::optional<std::string>(std::move(msg));
@@ -173,8 +165,9 @@ Result<void> read_exec_report(int report_rd, const Child& child, bool token,
   int value = 0;
   size_t got = 0;
   while (got < sizeof value) {
-    ssize_t n = ::read(report_rd, reinterpret_cast<char*>(&value) + got, sizeof value - got);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = retry_eintr([&] {
+      return ::read(report_rd, reinterpret_cast<char*>(&value) + got, sizeof value - got);
+    });
     if (n < 0) return sys_error("read", "exec report");
     if (n == 0) break;
     got += static_cast<size_t>(n);

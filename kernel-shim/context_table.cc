@@ -1,6 +1,5 @@
 #include "kernel-shim/context_table.h"
 
-#include <dirent.h>
 #include <algorithm>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +14,7 @@
 
 #include "kernel-shim/netiso.h"
 #include "kernel-shim/run_cache.h"
+#include "lib/base/dir_stream.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
 
@@ -282,16 +282,17 @@ Result<bool> ContextTable::reap_locked(Xid xid, FileLock lock, bool force) const
 }
 
 Result<std::vector<Xid>> ContextTable::entries() const {
-  UniqueFd dfd(::open(config_.rundir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd) {
-    if (errno == ENOENT) return std::vector<Xid>{};
-    return sys_error("open", config_.rundir);
+  auto dir = DirStream::open_at(AT_FDCWD, config_.rundir, config_.rundir);
+  if (!dir) {
+    if (dir.error().code == ENOENT) return std::vector<Xid>{};
+    return std::move(dir).error();
   }
-  DIR* d = ::fdopendir(dfd.release());
-  if (!d) return sys_error("fdopendir", config_.rundir);
   std::vector<Xid> seen;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
+  for (;;) {
+    auto e = dir->next();
+    if (!e) return std::move(e).error();
+    if (!*e) break;
+    std::string_view name = (*e)->name;
     if (name.size() > 5 && name.substr(name.size() - 5) == ".lock") {
       name.remove_suffix(5);
     }
@@ -299,7 +300,6 @@ Result<std::vector<Xid>> ContextTable::entries() const {
     if (!x || !x->is_context()) continue;
     if (std::find(seen.begin(), seen.end(), *x) == seen.end()) seen.push_back(*x);
   }
-  ::closedir(d);
   std::sort(seen.begin(), seen.end());
   return seen;
 }

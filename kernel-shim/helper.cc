@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kernel-shim/vsinit/image.h"
+#include "lib/base/eintr.h"
 #include "lib/base/syscall.h"
 
 #ifndef MFD_EXEC
@@ -84,8 +85,7 @@ Result<UniqueFd> open_helper() {
   }
   std::string_view image = helper_image();
   while (!image.empty()) {
-    ssize_t n = ::write(fd.get(), image.data(), image.size());
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = retry_eintr([&] { return ::write(fd.get(), image.data(), image.size()); });
     if (n <= 0) return sys_error("write", std::string("memfd:") + kMemfdName, n < 0 ? errno : EIO);
     image.remove_prefix(static_cast<size_t>(n));
   }

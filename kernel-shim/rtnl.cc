@@ -14,6 +14,8 @@
 #include <cstring>
 #include <vector>
 
+#include "lib/base/eintr.h"
+
 namespace vs::shim {
 
 // One request: nlmsghdr, a fixed header (ifinfomsg, ifaddrmsg, rtmsg), attributes. A fixed
@@ -146,10 +148,9 @@ namespace {
 Result<void> send_msg(int fd, nlmsghdr* h, const std::string& op, const std::string& subject) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  ssize_t n;
-  do {
-    n = ::sendto(fd, h, h->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = retry_eintr([&] {
+    return ::sendto(fd, h, h->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+  });
   if (n < 0) return sys_error(op, subject);
   return ok();
 }
@@ -161,10 +162,7 @@ Result<void> receive(int fd, uint32_t seq, bool dump, const std::string& op,
                      const std::function<void(const nlmsghdr*)>& fn) {
   std::vector<char> buf(kRecvSize);
   for (;;) {
-    ssize_t n;
-    do {
-      n = ::recv(fd, buf.data(), buf.size(), 0);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = retry_eintr([&] { return ::recv(fd, buf.data(), buf.size(), 0); });
     if (n < 0) return sys_error(op, subject);
     // NLMSG_OK/NLMSG_NEXT, without their signed/unsigned comparison.
     size_t left = static_cast<size_t>(n);

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "kernel-shim/seccomp_internal.h"
+#include "lib/base/eintr.h"
 #include "lib/base/unique_fd.h"
 
 namespace vs::shim {
@@ -40,8 +41,7 @@ Result<std::string> export_bpf(const ScmpFilter& filter) {
   std::string out;
   char buf[4096];
   while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = retry_eintr([&] { return ::read(fd.get(), buf, sizeof buf); });
     if (n < 0) return sys_error("read", "memfd");
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));

@@ -11,6 +11,7 @@
 
 #include "kernel-shim/context.h"
 #include "lib/base/child.h"
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
 
 namespace vs::shim {
@@ -100,8 +101,8 @@ Result<UtsFields> in_context_uts(const ContextTable& table, Xid xid, const UtsCh
   std::string reply;
   char buf[4096];
   ssize_t n;
-  while ((n = ::read(rd.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) reply.append(buf, static_cast<size_t>(n));
+  while ((n = retry_eintr([&] { return ::read(rd.get(), buf, sizeof buf); })) > 0) {
+    reply.append(buf, static_cast<size_t>(n));
   }
   auto status = child->wait();
   if (!status) return std::move(status).error();

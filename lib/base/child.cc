@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/base/eintr.h"
 #include "lib/base/scope_exit.h"
 #include "lib/base/syscall.h"
 
@@ -37,15 +38,14 @@ void Child::kill_and_reap() {
   siginfo_t info{};
   if (pidfd_) {
     sys::pidfd_send_signal(pidfd_.get(), SIGKILL, nullptr, 0);
-    while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
-                    WEXITED) < 0 &&
-           errno == EINTR) {
-    }
+    (void)retry_eintr([&] {
+      return ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+                      WEXITED);
+    });
   } else {
     // Adopted without a pidfd: our unreaped child, so its pid cannot have been reused.
     ::kill(pid_, SIGKILL);
-    while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED) < 0 && errno == EINTR) {
-    }
+    (void)retry_eintr([&] { return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED); });
   }
   pid_ = -1;
   pidfd_.reset();
@@ -81,12 +81,11 @@ Result<std::optional<Child>> Child::fork(const CloneSpec& spec) {
 
 Result<ExitStatus> Child::wait() {
   siginfo_t info{};
-  for (;;) {
-    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
-                 WEXITED) == 0) {
-      break;
-    }
-    if (errno != EINTR) return sys_error("waitid", std::to_string(pid_));
+  if (retry_eintr([&] {
+        return ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+                        WEXITED);
+      }) < 0) {
+    return sys_error("waitid", std::to_string(pid_));
   }
   pid_ = -1;
   pidfd_.reset();
@@ -122,10 +121,7 @@ Result<ExitStatus> wait_forwarding(Child& child) {
   if (!sfd) return sys_error("signalfd", "");
   for (;;) {
     struct pollfd fds[2] = {{child.pidfd(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("poll", "");
-    }
+    if (retry_eintr([&] { return ::poll(fds, 2, -1); }) < 0) return sys_error("poll", "");
     if (fds[1].revents & POLLIN) {
       struct signalfd_siginfo si {};
       while (::read(sfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {

@@ -6,16 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/base/eintr.h"
+
 namespace vs {
 
 Result<FileLock> FileLock::acquire(const std::string& path, bool wait) {
   for (;;) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) return sys_error("open", path);
-    int r;
-    do {
-      r = ::flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB));
-    } while (r < 0 && errno == EINTR);
+    int r = retry_eintr([&] { return ::flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)); });
     if (r < 0) return sys_error("flock", path);
     // The previous holder may have unlinked the file before we got the lock.
     struct stat held {}, now {};

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/base/eintr.h"
 #include "lib/base/syscall.h"
 
 namespace vs {
@@ -35,11 +36,8 @@ Result<std::string> read_all(UniqueFd fd, const std::string& name, size_t max_by
   std::string out;
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("read", name);
-    }
+    ssize_t n = retry_eintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+    if (n < 0) return sys_error("read", name);
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > max_bytes) {
       return make_error(ErrorKind::kFailed, "read", name,
@@ -53,8 +51,7 @@ Result<std::string> read_all(UniqueFd fd, const std::string& name, size_t max_by
 
 bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = retry_eintr([&] { return ::write(fd, data.data(), data.size()); });
     if (n < 0) return false;
     if (n == 0) {
       errno = EIO;
@@ -81,8 +78,7 @@ Result<size_t> read_into_at(int dir_fd, const std::string& rel, std::vector<char
   for (;;) {
     if (buf.size() - len < 4096) buf.resize(buf.size() * 2);
     const size_t want = buf.size() - len;
-    ssize_t n = ::read(fd.get(), buf.data() + len, want);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = retry_eintr([&] { return ::read(fd.get(), buf.data() + len, want); });
     if (n < 0) return sys_error("read", rel);
     if (n == 0) break;
     len += static_cast<size_t>(n);
@@ -99,10 +95,7 @@ Result<void> write_file_at(int dir_fd, std::string_view rel, std::string_view da
   std::string name(rel);
   UniqueFd fd(::openat(dir_fd, name.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return sys_error("open", name);
-  ssize_t n;
-  do {
-    n = ::write(fd.get(), data.data(), data.size());
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = retry_eintr([&] { return ::write(fd.get(), data.data(), data.size()); });
   if (n < 0) return sys_error("write", name);
   if (static_cast<size_t>(n) != data.size()) {
     return make_error(ErrorKind::kFailed, "write", name, "short write", EIO);
@@ -123,9 +116,9 @@ Result<void> atomic_write_at(int dir_fd, std::string_view rel, std::string_view 
   if (!fd) return sys_error("open", tmp);
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    ssize_t n =
+        retry_eintr([&] { return ::write(fd.get(), data.data() + done, data.size() - done); });
     if (n < 0) {
-      if (errno == EINTR) continue;
       Error e = sys_error("write", tmp);
       ::unlinkat(dir_fd, tmp.c_str(), 0);
       return e;
@@ -156,22 +149,6 @@ Result<void> ensure_dir(const std::string& path, mode_t mode) {
                       ENOTDIR);
   }
   return ok();
-}
-
-Result<DirStream> DirStream::open(int dir_fd, const std::string& subject) {
-  int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-  if (dup < 0) return sys_error("dup", subject);
-  DIR* d = ::fdopendir(dup);
-  if (d == nullptr) {
-    Error e = sys_error("fdopendir", subject);
-    ::close(dup);
-    return e;
-  }
-  return DirStream(d);
-}
-
-DirStream::~DirStream() {
-  if (dir_ != nullptr) ::closedir(dir_);
 }
 
 }  // namespace vs

@@ -1,14 +1,11 @@
 // Filesystem helpers that work relative to directory fds (STYLE.md R5) and write atomically.
 #pragma once
 
-#include <dirent.h>
-
 #include <fcntl.h>
 #include <sys/types.h>
 
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "lib/base/result.h"
@@ -60,21 +57,6 @@ Result<void> write_file_at(int dir_fd, std::string_view rel, std::string_view da
 /// Atomic replace: writes `rel`.tmp.PID beneath dir_fd, fsyncs, renames over `rel`.
 Result<void> atomic_write_at(int dir_fd, std::string_view rel, std::string_view data,
                              mode_t mode = 0600);
-
-/// A readdir stream over a duplicate of `dir_fd` (the caller's fd stays open and its own).
-class DirStream {
- public:
-  static Result<DirStream> open(int dir_fd, const std::string& subject);
-  DirStream(DirStream&& o) noexcept : dir_(std::exchange(o.dir_, nullptr)) {}
-  DirStream& operator=(DirStream&&) = delete;
-  DirStream(const DirStream&) = delete;
-  ~DirStream();
-  [[nodiscard]] DIR* get() const { return dir_; }
-
- private:
-  explicit DirStream(DIR* d) : dir_(d) {}
-  DIR* dir_;
-};
 
 /// mkdir that treats an existing directory as success.
 Result<void> ensure_dir(const std::string& path, mode_t mode);

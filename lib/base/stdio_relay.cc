@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <string>
 
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
 
@@ -65,12 +66,11 @@ struct Pump {
   // Writes what it can; false when `to` is gone (EPIPE): this direction ends.
   bool flush() {
     while (pending()) {
-      ssize_t n = ::write(to, buf.data() + off, buf.size() - off);
+      ssize_t n = retry_eintr([&] { return ::write(to, buf.data() + off, buf.size() - off); });
       if (n > 0) {
         off += static_cast<size_t>(n);
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return true;
       buf.clear();
       off = 0;
@@ -208,7 +208,7 @@ Result<ExitStatus> StdioRelay::run(Child& child,
     }
     int ready = ::poll(fds, static_cast<nfds_t>(n), timeout);
     if (ready < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) continue;  // not retry_eintr: the timeout is recomputed above
       return sys_error("poll", "stdio relay");
     }
     if (ready == 0 && deadline) {

@@ -5,9 +5,9 @@
 // loader and no library), run from the host's root with a fixed environment before its copy
 // goes into the tree; its output is parsed as data.
 #include <elf.h>
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +15,7 @@
 #include <string>
 
 #include "lib/base/child.h"
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
 #include "lib/build/build.h"
 #include "lib/build/entry_check.h"
@@ -78,11 +79,8 @@ Result<std::string> list_applets(const std::string& busybox) {
   std::string out;
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(rd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("read", busybox + " --list");
-    }
+    ssize_t n = retry_eintr([&] { return ::read(rd.get(), buf, sizeof buf); });
+    if (n < 0) return sys_error("read", busybox + " --list");
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
     if (out.size() > (1 << 20)) {
@@ -109,10 +107,11 @@ Result<void> copy_binary(int src_fd, int root_fd, const char* rel) {
   loff_t in = 0;
   bool fallback = false;
   while (in < st.st_size) {
-    ssize_t n = ::copy_file_range(src_fd, &in, dst.get(), nullptr,
-                                  static_cast<size_t>(st.st_size - in), 0);
+    ssize_t n = retry_eintr([&] {
+      return ::copy_file_range(src_fd, &in, dst.get(), nullptr,
+                               static_cast<size_t>(st.st_size - in), 0);
+    });
     if (n < 0) {
-      if (errno == EINTR) continue;
       // Across filesystems (a vdir base on a tmpfs) this kernel refuses: copy by hand.
       if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
         fallback = true;
@@ -125,8 +124,7 @@ Result<void> copy_binary(int src_fd, int root_fd, const char* rel) {
   if (fallback) {
     char buf[1 << 16];
     for (;;) {
-      ssize_t n = ::pread(src_fd, buf, sizeof buf, in);
-      if (n < 0 && errno == EINTR) continue;
+      ssize_t n = retry_eintr([&] { return ::pread(src_fd, buf, sizeof buf, in); });
       if (n < 0) return sys_error("read", "busybox");
       if (n == 0) break;
       if (!write_all(dst.get(), std::string_view(buf, static_cast<size_t>(n)))) {

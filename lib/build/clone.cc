@@ -6,7 +6,6 @@
 // Nothing of either tree is loaded or run with host privileges (issue 18): the copy is made
 // by the host process itself, fd-relative, which never chroots, execs or looks up a name
 // (owners are copied as numbers), so whatever glibc loads for it comes from the host's root.
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -20,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "lib/base/dir_stream.h"
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/unique_fd.h"
 #include "lib/build/build.h"
@@ -81,16 +82,11 @@ class Cloner {
     }
     auto stream = DirStream::open(src_dir, rel);
     if (!stream) return std::move(stream).error();
-    DIR* d = stream->get();
     for (;;) {
-      errno = 0;
-      struct dirent* ent = ::readdir(d);
-      if (!ent) {
-        if (errno != 0) return sys_error("readdir", rel);
-        break;
-      }
-      std::string name = ent->d_name;
-      if (name == "." || name == "..") continue;
+      auto ent = stream->next();
+      if (!ent) return std::move(ent).error();
+      if (!*ent) break;
+      std::string name((*ent)->name);
       auto r = copy_entry(src_dir, dst_dir, name, rel.empty() ? name : rel + "/" + name, depth);
       if (!r) return r;
     }
@@ -211,9 +207,10 @@ class Cloner {
     loff_t in = 0;
     bool fallback = false;
     while (in < size && !fallback) {
-      ssize_t n = ::copy_file_range(src, &in, dst, nullptr, static_cast<size_t>(size - in), 0);
+      ssize_t n = retry_eintr([&] {
+        return ::copy_file_range(src, &in, dst, nullptr, static_cast<size_t>(size - in), 0);
+      });
       if (n < 0) {
-        if (errno == EINTR) continue;
         if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
           fallback = true;
           break;
@@ -225,18 +222,14 @@ class Cloner {
     if (!fallback) return ok();
     std::vector<char> buf(1 << 16);
     for (;;) {
-      ssize_t n = ::pread(src, buf.data(), buf.size(), in);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return sys_error("read", rel);
-      }
+      ssize_t n = retry_eintr([&] { return ::pread(src, buf.data(), buf.size(), in); });
+      if (n < 0) return sys_error("read", rel);
       if (n == 0) break;
       for (ssize_t done = 0; done < n;) {
-        ssize_t w = ::pwrite(dst, buf.data() + done, static_cast<size_t>(n - done), in + done);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          return sys_error("write", rel);
-        }
+        ssize_t w = retry_eintr([&] {
+          return ::pwrite(dst, buf.data() + done, static_cast<size_t>(n - done), in + done);
+        });
+        if (w < 0) return sys_error("write", rel);
         done += w;
       }
       in += n;

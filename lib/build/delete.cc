@@ -2,7 +2,6 @@
 // with O_NOFOLLOW|O_DIRECTORY beneath its parent's fd, so a guest-made symlink is unlinked
 // as a link and never followed; every directory's device and mount id is compared with the
 // root's, so nothing on another mount (a bind mount inside the tree) is touched.
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -10,6 +9,7 @@
 
 #include <string>
 
+#include "lib/base/dir_stream.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/unique_fd.h"
 #include "lib/build/build.h"
@@ -48,39 +48,34 @@ class Remover {
     }
     auto stream = DirStream::open(dir_fd, rel);
     if (!stream) return std::move(stream).error();
-    DIR* d = stream->get();
     // Removing while reading may make readdir skip entries: repeat until a pass finds none.
     for (bool again = true; again;) {
       again = false;
       for (;;) {
-      errno = 0;
-      struct dirent* ent = ::readdir(d);
-      if (!ent) {
-        if (errno != 0) return sys_error("readdir", rel);
-        break;
-      }
-      std::string name = ent->d_name;
-      if (name == "." || name == "..") continue;
-      again = remove_;
-      std::string child = rel;
-      if (!child.empty()) child += '/';
-      child += name;
-      struct stat st {};
-      if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno == ENOENT) continue;
-        return sys_error("stat", child);
-      }
-      if (S_ISDIR(st.st_mode)) {
-        auto r = remove_dir(dir_fd, name, child, depth + 1);
-        if (!r) return r;
-      } else if (remove_) {
-        if (::unlinkat(dir_fd, name.c_str(), 0) < 0 && errno != ENOENT) {
-          return sys_error("unlink", child);
+        auto ent = stream->next();
+        if (!ent) return std::move(ent).error();
+        if (!*ent) break;
+        std::string name((*ent)->name);
+        again = remove_;
+        std::string child = rel;
+        if (!child.empty()) child += '/';
+        child += name;
+        struct stat st {};
+        if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+          if (errno == ENOENT) continue;
+          return sys_error("stat", child);
         }
-        ++removed_;
+        if (S_ISDIR(st.st_mode)) {
+          auto r = remove_dir(dir_fd, name, child, depth + 1);
+          if (!r) return r;
+        } else if (remove_) {
+          if (::unlinkat(dir_fd, name.c_str(), 0) < 0 && errno != ENOENT) {
+            return sys_error("unlink", child);
+          }
+          ++removed_;
+        }
       }
-      }
-      if (again) ::rewinddir(d);
+      if (again) stream->rewind();
     }
     return ok();
   }

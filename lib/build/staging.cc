@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/base/eintr.h"
 #include "lib/build/entry_check.h"
 
 namespace vs::build {
@@ -150,11 +151,9 @@ Result<void> write_file_beneath(int root_fd, const char* rel, mode_t mode,
   if (!fd) return sys_error("create", rel);
   size_t done = 0;
   while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("write", rel);
-    }
+    ssize_t n = retry_eintr(
+        [&] { return ::write(fd.get(), content.data() + done, content.size() - done); });
+    if (n < 0) return sys_error("write", rel);
     done += static_cast<size_t>(n);
   }
   if (::fchmod(fd.get(), mode) < 0) return sys_error("chmod", rel);

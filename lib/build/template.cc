@@ -55,6 +55,7 @@
 #include "kernel-shim/caps.h"
 #include "kernel-shim/context.h"
 #include "lib/base/child.h"
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
 #include "lib/build/build.h"
 #include "lib/build/entry_check.h"
@@ -115,8 +116,7 @@ void put_string(std::string& buf, std::string_view s) {
 bool read_all(int fd, void* p, size_t n) {
   char* c = static_cast<char*>(p);
   while (n > 0) {
-    ssize_t r = ::read(fd, c, n);
-    if (r < 0 && errno == EINTR) continue;
+    ssize_t r = retry_eintr([&] { return ::read(fd, c, n); });
     if (r <= 0) return false;
     c += r;
     n -= static_cast<size_t>(r);

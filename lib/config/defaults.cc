@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 
+#include "lib/base/dir_stream.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/unique_fd.h"
 #include "lib/config/config.h"
@@ -102,17 +102,15 @@ Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name) 
 
 Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
                                                  std::vector<Error>* broken) {
-  std::error_code ec;
+  auto dir = DirStream::open_at(AT_FDCWD, roots.confdir, roots.confdir);
+  if (!dir && dir.error().code == ENOENT) return std::vector<GuestConfig>{};  // no guest yet
+  if (!dir) return std::move(dir).error();
+  auto all = dir->names();
+  if (!all) return std::move(all).error();
   std::vector<std::string> names;
-  UniqueFd fd(::open(roots.confdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd && errno == ENOENT) return std::vector<GuestConfig>{};  // no guest yet
-  if (!fd) return sys_error("open", roots.confdir);
-  for (const auto& entry : std::filesystem::directory_iterator(roots.confdir, ec)) {
-    std::string n = entry.path().filename().string();
-    if (n.empty() || n.front() == '.') continue;
-    names.push_back(std::move(n));
+  for (auto& n : *all) {
+    if (n.front() != '.') names.push_back(std::move(n));
   }
-  if (ec) return sys_error("readdir", roots.confdir, ec.value());
   std::sort(names.begin(), names.end());
   std::vector<GuestConfig> guests;
   for (const auto& n : names) {

@@ -5,7 +5,6 @@
 // A file no key names is left alone (util-vserver keeps more there than this implementation
 // reads), except in the directories of classic_dirs(), where it is an error.
 // Every file is opened with O_NOFOLLOW|O_NONBLOCK and must be a regular file (SECURITY.md 3).
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/base/dir_stream.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
 #include "lib/base/unique_fd.h"
@@ -33,21 +33,11 @@ using Pattern = std::vector<std::string_view>;
 
 // The names in a directory (no "." or ".."), sorted.
 Result<std::vector<std::string>> list_dir(int dir_fd, const std::string& path) {
-  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return sys_error("open", path);
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    int e = errno;
-    ::close(fd);
-    return sys_error("opendir", path, e);
-  }
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
+  auto stream = DirStream::open(dir_fd, path);
+  if (!stream) return std::move(stream).error();
+  auto names = stream->names();
+  if (!names) return std::move(names).error();
+  std::sort(names->begin(), names->end());
   return names;
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "lib/base/child.h"
+#include "lib/base/eintr.h"
 #include "lib/base/exit_code.h"
 #include "lib/base/unique_fd.h"
 
@@ -89,9 +90,7 @@ Result<Child> start_command(const std::vector<std::string>& argv) {
   if (!child) return std::move(child).error();
   wr.reset();
   int err = 0;
-  ssize_t n;
-  while ((n = ::read(rd.get(), &err, sizeof err)) < 0 && errno == EINTR) {
-  }
+  ssize_t n = retry_eintr([&] { return ::read(rd.get(), &err, sizeof err); });
   if (n == static_cast<ssize_t>(sizeof err)) {
     (void)child->wait();
     return sys_error("run", argv[0], err);
@@ -103,9 +102,8 @@ Result<Child> start_command(const std::vector<std::string>& argv) {
 Result<std::pair<size_t, ExitStatus>> wait_any(std::vector<Running>& running) {
   std::vector<struct pollfd> fds;
   for (const auto& r : running) fds.push_back({r.child.pidfd(), POLLIN, 0});
-  for (;;) {
-    if (::poll(fds.data(), fds.size(), -1) >= 0) break;
-    if (errno != EINTR) return sys_error("poll", "boot commands");
+  if (retry_eintr([&] { return ::poll(fds.data(), fds.size(), -1); }) < 0) {
+    return sys_error("poll", "boot commands");
   }
   for (size_t i = 0; i < fds.size(); ++i) {
     if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;

@@ -154,7 +154,7 @@ bool wait_pidfd(int pidfd, Clock::time_point deadline) {
     int n = ::poll(&p, 1, static_cast<int>(left.count()));
     if (n > 0) return true;
     if (n == 0) return false;
-    if (errno != EINTR) return false;
+    if (errno != EINTR) return false;  // not retry_eintr: the timeout is recomputed above
   }
 }
 

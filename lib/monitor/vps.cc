@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "lib/base/eintr.h"
 #include "lib/base/unique_fd.h"
 #include "lib/monitor/stat_format.h"
 
@@ -139,8 +140,7 @@ Result<PsRun> finish_ps(PsProcess ps) {
   PsRun run;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(ps.out.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = retry_eintr([&] { return ::read(ps.out.get(), buf, sizeof buf); });
     if (n < 0) return sys_error("read", "output of ps");
     if (n == 0) break;
     run.out.append(buf, static_cast<size_t>(n));
