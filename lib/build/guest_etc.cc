@@ -88,11 +88,16 @@ Result<bool> copy_host_resolver(int root_fd, const std::string& host_file) {
   struct stat st {};
   if (::fstatat(etc->get(), "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) == 0) return false;
   if (errno != ENOENT) return sys_error("stat", "etc/resolv.conf");
-  auto text = read_file(host_file, 64 << 10);
-  if (!text) {
-    if (text.error().code == ENOENT) return false;
-    return std::move(text).error().wrap("the host's resolver configuration");
+  // The host's file, its links followed (systemd-resolved makes it one): its contents count.
+  auto host = open_path(host_file, O_RDONLY | O_NONBLOCK);
+  if (!host) {
+    if (host.error().code == ENOENT) return false;
+    return std::move(host).error().wrap("the host's resolver configuration");
   }
+  if (::fstat(host->get(), &st) < 0) return sys_error("stat", host_file);
+  if (!S_ISREG(st.st_mode)) return false;
+  auto text = read_all(std::move(*host), host_file, 64 << 10);
+  if (!text) return std::move(text).error().wrap("the host's resolver configuration");
   if (auto r = replace_file(etc->get(), "resolv.conf", *text); !r) return std::move(r).error();
   return true;
 }

@@ -96,6 +96,7 @@ class Debootstrap : public ::testing::Test {
     auto r = build_debootstrap(opts, {"-d", "bookworm", "--mirror", mirror(), "--include", "less"});
     built_ = r.has_value();
     if (!r) build_error_ = r.error().message();
+    if (r) result_ = *r;
   }
   void SetUp() override {
     if (::access(build::kDebootstrap, X_OK) < 0) {
@@ -105,7 +106,9 @@ class Debootstrap : public ::testing::Test {
   static std::string vdir_;
   static bool built_;
   static std::string build_error_;
+  static BuildResult result_;
 };
+BuildResult Debootstrap::result_;
 std::string Debootstrap::vdir_;
 bool Debootstrap::built_ = false;
 std::string Debootstrap::build_error_;
@@ -123,6 +126,10 @@ TEST_F(Debootstrap, BuildsAMinbaseBookwormTree) {
   EXPECT_EQ(count(status, "half-configured") + count(status, "unpacked"), 0u);
   EXPECT_FALSE(fs::exists(vdir_ + "/debootstrap")) << "the second stage did not finish";
   EXPECT_EQ(slurp(vdir_ + "/etc/hostname"), "deb-test\n");
+  EXPECT_NE(slurp(vdir_ + "/etc/hosts").find("127.0.1.1\tdeb-test\n"), std::string::npos);
+  // minbase has no sysv-rc: the built-in init is the style the tree supports.
+  EXPECT_EQ(result_.init_style, "minit");
+  EXPECT_GT(result_.files, 5000u) << "the entries of the tree were not counted";
   EXPECT_EQ(fs::status(vdir_).permissions() & fs::perms::all, fs::perms(0755));
   EXPECT_TRUE(leftovers().empty()) << joined(leftovers());
   EXPECT_TRUE(mounts_under_tmp("/proc/self/mountinfo").empty())
