@@ -184,7 +184,12 @@ std::vector<std::string> StageLines::feed(std::string_view piece) {
     if (line.rfind("I: ", 0) != 0) continue;
     std::string_view text = line.substr(3);
     std::string verb(text.substr(0, text.find(' ')));
-    if (verb == verb_) continue;
+    // A verb seen before is a step of a stage shown already (Retrieving and Validating take
+    // turns for each package), unless it heads a new stage ("Unpacking the base system...",
+    // which ends in dots) after another verb.
+    const bool heading = text.size() >= 3 && text.substr(text.size() - 3) == "...";
+    if (seen_.count(verb) && !(heading && verb != verb_)) continue;
+    seen_.insert(verb);
     verb_ = verb;
     out.push_back("debootstrap: " + std::string(text));
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,10 +44,11 @@ std::vector<std::string> init_style_packages(const std::string& style);
 /// `args` with `packages` added to its --include list (each once).
 DebootstrapArgs with_packages(DebootstrapArgs args, const std::vector<std::string>& packages);
 
-/// debootstrap's output, made into progress lines: one when it moves to another stage (the
-/// first word of its `I:` lines changes: Retrieving, Validating, Extracting, Installing,
-/// Unpacking, Configuring ...), so a build shows a few dozen lines, not one per package; and
-/// every `W:` and `E:` line. Each is prefixed "debootstrap: "; other output is dropped. Pieces
+/// debootstrap's output, made into progress lines: one when it moves to another stage, so a
+/// build shows a few dozen lines, not one per package: an `I:` line whose first word
+/// (Retrieving, Validating, Extracting, Installing, Unpacking, Configuring ...) is new, or that
+/// heads a stage (ends in `...`) with another first word than the line shown last; and every
+/// `W:` and `E:` line. Each is prefixed "debootstrap: "; other output is dropped. Pieces
 /// of output may end anywhere: a partial line waits for the rest.
 class StageLines {
  public:
@@ -54,7 +56,8 @@ class StageLines {
 
  private:
   std::string partial_;
-  std::string verb_;
+  std::string verb_;            // of the line shown last
+  std::set<std::string> seen_;  // every first word shown
 };
 
 /// How one stage runs (both go through run_confined()).

@@ -161,20 +161,28 @@ TEST(StageLines, OneLinePerStageAndEveryWarning) {
   // Pieces end anywhere, as pipe reads do.
   for (std::string_view piece :
        {"I: Retrieving InRelease \nI: Checking Rel", "ease signature\nI: Retrieving Packages \n",
-        "I: Retrieving adduser 3.134\nI: Retrieving apt 2.6\nsome other output\n",
-        "W: Cannot check Release signature\nI: Validating adduser\nI: Validating apt\n",
-        "E: Couldn't find these debs: x\r\nI: Extracting"}) {
+        "I: Validating Packages \nI: Retrieving adduser 3.134\nI: Validating adduser 3.134\n",
+        "I: Retrieving apt 2.6\nsome other output\nI: Validating apt 2.6\n",
+        "W: Cannot check Release signature\nI: Extracting adduser...\nI: Extracting apt...\n",
+        "I: Unpacking required packages...\nI: Unpacking libc6:amd64...\n",
+        "I: Configuring required packages...\nI: Configuring libc6:amd64...\n",
+        "I: Unpacking the base system...\nI: Unpacking apt...\n",
+        "E: Couldn't find these debs: x\r\nI: Configuring the base"}) {
     for (auto& l : s.feed(piece)) all.push_back(l);
   }
   EXPECT_EQ(all, (std::vector<std::string>{
                      "debootstrap: Retrieving InRelease ",
                      "debootstrap: Checking Release signature",
-                     "debootstrap: Retrieving Packages ",
+                     "debootstrap: Validating Packages ",
                      "debootstrap: W: Cannot check Release signature",
-                     "debootstrap: Validating adduser",
+                     "debootstrap: Extracting adduser...",
+                     "debootstrap: Unpacking required packages...",
+                     "debootstrap: Configuring required packages...",
+                     "debootstrap: Unpacking the base system...",
                      "debootstrap: E: Couldn't find these debs: x",
                  }));
-  EXPECT_EQ(s.feed(" adduser\n"), (std::vector<std::string>{"debootstrap: Extracting adduser"}));
+  EXPECT_EQ(s.feed(" system...\n"),
+            (std::vector<std::string>{"debootstrap: Configuring the base system..."}));
 }
 
 TEST(BuildLeftovers, OnlyTheExactScratchNamesOfThatGuest) {
