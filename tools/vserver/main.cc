@@ -266,7 +266,9 @@ void print_swept(const std::vector<std::string>& removed, const std::vector<std:
   for (const auto& p : removed) {
     std::fprintf(stderr, "vserver: removed `%s` (left by an interrupted build)\n", p.c_str());
   }
-  for (const auto& f : failed) std::fprintf(stderr, "vserver: warning: leftover not removed: %s\n", f.c_str());
+  for (const auto& f : failed) {
+    std::fprintf(stderr, "vserver: warning: leftover not removed: %s\n", f.c_str());
+  }
 }
 
 int cmd_delete(const Global& g, const std::string& name, const std::vector<std::string>& args) {
