@@ -45,6 +45,11 @@ struct CreateSpec {
   /// host code that must work on a guest tree without host privileges (build -m template).
   /// It dies with its creator.
   std::function<int()> body;
+  /// The context's first process (its init, with builtin_init) keeps PR_SET_PDEATHSIG(SIGKILL)
+  /// after the go: when the creator dies, even by SIGKILL, so does the init and with it the
+  /// whole pid namespace (a build step such as debootstrap must not download on as an orphan).
+  /// Without it (and without `body`) the context outlives its creator (vserver start).
+  bool dies_with_creator = false;
   /// The context's attributes (confine.h); with `endsetup` they hold the command at once,
   /// else from the seal on. Empty: the secure defaults.
   std::map<std::string, std::string> attrs;

@@ -191,9 +191,11 @@ Result<void> enter_cgroup_ns(const ChildPlan& p) {
 }
 
 // From the go on, the context lives on its own, creator or not; a body (host code working
-// for its creator) ends with it.
+// for its creator) and a context that dies_with_creator (a build step) end with it. The
+// setting survives the exec of the helper and the capability drop (the kernel clears it only
+// on a uid/gid change or a gain of capabilities, neither of which happens here).
 Result<void> outlive_creator(const ChildPlan& p) {
-  if (p.spec->body) return ok();
+  if (p.spec->body || p.spec->dies_with_creator) return ok();
   if (::prctl(PR_SET_PDEATHSIG, 0) < 0) return sys_error("prctl(PR_SET_PDEATHSIG)", "");
   return ok();
 }

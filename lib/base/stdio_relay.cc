@@ -239,6 +239,7 @@ Result<ExitStatus> StdioRelay::run(Child& child,
     for (auto [idx, pump] : {std::pair<int, Pump*>{i_out, &out}, {i_err, &err}}) {
       if (idx < 0 || !fds[idx].revents) continue;
       if (pump->fill() && pump->pending()) {
+        if (tap_) tap_(std::string_view(pump->buf).substr(pump->off));
         // Our own stdout or stderr: written whole, blocking (the caller's sink sets the pace).
         if (!write_all(pump->to, std::string_view(pump->buf).substr(pump->off))) pump->to = -1;
         pump->buf.clear();
@@ -253,6 +254,7 @@ Result<ExitStatus> StdioRelay::run(Child& child,
     if (p->from < 0 || p->eof) continue;
     set_nonblocking(p->from);
     while (p->to >= 0 && p->fill() && p->pending()) {
+      if (tap_) tap_(std::string_view(p->buf).substr(p->off));
       if (!write_all(p->to, std::string_view(p->buf).substr(p->off))) break;
       p->buf.clear();
       p->off = 0;

@@ -11,7 +11,9 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <optional>
+#include <string_view>
 
 #include "lib/base/child.h"
 #include "lib/base/result.h"
@@ -44,6 +46,10 @@ class StdioRelay {
   StdioRelay(const StdioRelay&) = delete;
   StdioRelay& operator=(const StdioRelay&) = delete;
 
+  /// `tap` is also given each piece of the command's output (stdout and stderr, as read)
+  /// before it is written out: e.g. to show progress while the output goes to a file.
+  void set_tap(std::function<void(std::string_view)> tap) { tap_ = std::move(tap); }
+
   /// The fds the command gets as 0, 1 and 2 (valid until close_child_ends()).
   [[nodiscard]] std::array<int, 3> child_fds() const;
   /// The pty slave the command takes as its controlling terminal; -1 with pipes.
@@ -64,6 +70,7 @@ class StdioRelay {
   StdioRelay() = default;
   bool tty_ = false;
   Ends ends_;
+  std::function<void(std::string_view)> tap_;
   // The command's ends.
   UniqueFd in_rd_, out_wr_, err_wr_, slave_;
   // Ours.

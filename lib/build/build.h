@@ -37,10 +37,15 @@ struct BuildOptions {
   bool keep_devices = false;    ///< clone/template: recreate device nodes instead of skipping
   uint64_t max_files = 2'000'000;         ///< E41 count cap (clone, template)
   uint64_t max_bytes = 256ULL << 30;      ///< E41 size cap in bytes (clone, template)
-  /// debootstrap: false passes debootstrap's progress lines ("I: Retrieving ...") through to
-  /// the caller's stderr (for a terminal); true keeps them in memory and puts the last ones
-  /// into the Error of a failed build.
-  bool quiet = false;
+  /// debootstrap: called with one line each time debootstrap moves to another stage
+  /// ("debootstrap: Retrieving packages ..."), and with each warning or error line it prints
+  /// (debootstrap.h StageLines). Its whole output is kept in memory either way; the last
+  /// lines go into the Error of a failed build. Unset: no progress.
+  std::function<void(const std::string&)> stage;
+  /// debootstrap: the [init] style asked for (plain, sysv, minit): its packages are added to
+  /// --include and the build fails if the tree does not support it then. Empty: the style
+  /// the finished tree supports (BuildResult::init_style).
+  std::string init_style;
   /// debootstrap, template: the context table (run dir, cgroup parent) their confined
   /// contexts (debootstrap's stages, the extraction) are made in.
   shim::ShimConfig shim;
@@ -54,6 +59,11 @@ struct BuildResult {
   uint64_t skipped_other = 0;    ///< sockets; clone: mount points left empty
   std::vector<std::string> host_binds;  ///< host: host dirs to bind read-only at start
   std::vector<std::string> warnings;    ///< for the tool to print once
+  /// build_guest(): the leftovers of an interrupted earlier build it removed (leftovers.h)
+  std::vector<std::string> swept;
+  /// debootstrap: the init style the tree supports, for the guest's vserver.toml (empty:
+  /// initial_config()'s choice by method)
+  std::string init_style;
 };
 
 /// The directory layout and a minimal /etc (hostname, hosts, passwd, group, shadow, fstab,
@@ -106,6 +116,9 @@ Result<BuildResult> build_debootstrap(const BuildOptions& opts,
 
 struct DeleteStats {
   uint64_t removed = 0;
+  /// delete_guest(): the leftovers of an interrupted build it removed (leftovers.h)
+  std::vector<std::string> swept;
+  std::vector<std::string> warnings;  ///< leftovers it could not remove, for the tool to print
 };
 
 /// Removes the tree `path` fd-relative: unlinkat without following any symlink. Refuses

@@ -23,8 +23,14 @@
 // there (mounts, sync messages, seccomp, the capability drop: no name lookup, iconv or
 // locale, which would make glibc load a module from the tree) before it is confined and
 // execs. After the stages the host process only looks at the tree fd-relative without
-// following symlinks (fstatat of proc, sys and dev; var/lib/dpkg/status opened to see that
-// it exists, never parsed; etc/hostname written only if it is a regular file).
+// following symlinks out (fstatat of proc, sys and dev; var/lib/dpkg/status opened to see
+// that it exists, never parsed; etc/hostname, etc/hosts and a missing etc/resolv.conf
+// replaced by new files renamed over them; the init style's program looked up and the entries
+// counted beneath the root: guest_etc.h).
+//
+// Each stage dies with the build (CreateSpec::dies_with_creator): a build killed by SIGKILL
+// takes debootstrap and its downloads with it; what it left on disk (the staging and scratch
+// trees) is swept by the next build or delete of the guest (leftovers.h).
 #include "lib/build/debootstrap.h"
 
 #include <fcntl.h>
@@ -44,6 +50,7 @@
 #include "lib/base/stdio_relay.h"
 #include "lib/build/build.h"
 #include "lib/build/entry_check.h"
+#include "lib/build/guest_etc.h"
 #include "lib/build/scratch_root.h"
 #include "lib/build/staging.h"
 
@@ -53,6 +60,12 @@ namespace {
 bool is_name_char(char c, std::string_view extra) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
          extra.find(c) != std::string_view::npos;
+}
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : ", ") + w;
+  return s.empty() ? "nothing" : s;
 }
 
 // Debian suite/codename and package names: lowercase, digits and a few punctuation marks;
@@ -142,6 +155,50 @@ Result<DebootstrapArgs> parse_debootstrap_args(const std::vector<std::string>& a
   return out;
 }
 
+std::vector<std::string> init_style_packages(const std::string& style) {
+  if (style == "sysv") return {"sysv-rc"};
+  if (style == "plain") return {"sysvinit-core", "sysv-rc"};
+  return {};
+}
+
+DebootstrapArgs with_packages(DebootstrapArgs args, const std::vector<std::string>& packages) {
+  for (const auto& p : packages) {
+    if (std::find(args.include.begin(), args.include.end(), p) == args.include.end()) {
+      args.include.push_back(p);
+    }
+  }
+  return args;
+}
+
+std::vector<std::string> StageLines::feed(std::string_view piece) {
+  std::vector<std::string> out;
+  partial_.append(piece);
+  size_t start = 0;
+  for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string_view line(partial_.data() + start, nl - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.rfind("W: ", 0) == 0 || line.rfind("E: ", 0) == 0) {
+      out.push_back("debootstrap: " + std::string(line));
+      continue;
+    }
+    if (line.rfind("I: ", 0) != 0) continue;
+    std::string_view text = line.substr(3);
+    std::string verb(text.substr(0, text.find(' ')));
+    // A verb seen before is a step of a stage shown already (Retrieving and Validating take
+    // turns for each package), unless it heads a new stage ("Unpacking the base system...",
+    // which ends in dots) after another verb.
+    const bool heading = text.size() >= 3 && text.substr(text.size() - 3) == "...";
+    if (seen_.count(verb) && !(heading && verb != verb_)) continue;
+    seen_.insert(verb);
+    verb_ = verb;
+    out.push_back("debootstrap: " + std::string(text));
+  }
+  partial_.erase(0, start);
+  // A line without its end this long is no progress line: keep its start only.
+  if (partial_.size() > 4096) partial_.resize(4096);
+  return out;
+}
+
 std::vector<std::string> first_stage_argv(const DebootstrapArgs& args, const std::string& target) {
   std::vector<std::string> argv = {kDebootstrap, "--foreign"};
   if (args.variant != "-") argv.push_back("--variant=" + args.variant);
@@ -167,6 +224,8 @@ Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run
   // FSETID, SETUID, SETGID, SETFCAP, SYS_CHROOT.
   spec.attrs = {};
   spec.pin = shim::NsSet{0};  // nothing ever enters a stage
+  // A killed build takes its stage with it: no debootstrap downloading on as an orphan.
+  spec.dies_with_creator = true;
   spec.argv = run.argv;
   // Nothing of the caller's environment reaches the build. container=lxc: debootstrap then
   // neither tests mknod on the target nor needs it for /dev (see the top of file).
@@ -177,6 +236,7 @@ Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run
   const int out = run.output_fd >= 0 ? run.output_fd : STDERR_FILENO;
   auto relay = StdioRelay::pipes({-1, out, out});
   if (!relay) return std::move(relay).error();
+  if (run.on_output) relay->set_tap(run.on_output);
   spec.stdio = relay->child_fds();
   spec.wait = [&relay](Child& first) {
     relay->close_child_ends();
@@ -216,36 +276,14 @@ std::string tail_of(int fd, size_t max_lines) {
   return pos == std::string::npos ? buf : buf.substr(pos + 1);
 }
 
-// etc/hostname of the finished tree (guest-made by now: no symlink, no FIFO, beneath root).
-Result<void> write_hostname(int root_fd, const std::string& hostname) {
-  auto fd =
-      open_beneath(root_fd, "etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK,
-                   0644, RESOLVE_NO_SYMLINKS);
-  if (!fd) return std::move(fd).error();
-  struct stat st {};
-  if (::fstat(fd->get(), &st) < 0) return sys_error("stat", "etc/hostname");
-  if (!S_ISREG(st.st_mode)) {
-    return make_error(ErrorKind::kFailed, "write", "etc/hostname", "not a regular file", EINVAL);
-  }
-  std::string text = hostname + "\n";
-  if (::write(fd->get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    return sys_error("write", "etc/hostname");
-  }
-  return ok();
-}
-
 Result<void> stage(const shim::ContextTable& table, const ConfinedRun& run, int capture,
                    const char* name) {
   auto code = run_confined(table, run);
   if (!code) return std::move(code).error().wrap(name);
   if (*code == 0) return ok();
   std::string detail = "exited with status " + std::to_string(*code);
-  if (capture >= 0) {
-    std::string tail = tail_of(capture, 6);
-    if (!tail.empty()) detail += ":\n" + tail;
-  } else {
-    detail += " (its output is above)";
-  }
+  std::string tail = tail_of(capture, 6);
+  if (!tail.empty()) detail += ":\n" + tail;
   return make_error(ErrorKind::kFailed, "debootstrap", name, detail, 0);
 }
 
@@ -273,12 +311,20 @@ Result<BuildResult> build_debootstrap(const BuildOptions& opts,
   auto staging = build::Staging::begin(opts, result);
   if (!staging) return std::move(staging).error().wrap(what);
 
-  // Quiet: debootstrap's messages go to a memory file whose tail explains a failure.
-  UniqueFd capture;
-  if (opts.quiet) {
-    capture = UniqueFd(::memfd_create("debootstrap-output", MFD_CLOEXEC));
-    if (!capture) return sys_error("memfd_create", "debootstrap output").wrap(what);
+  // debootstrap's messages go to a memory file whose tail explains a failure; the caller
+  // sees one line per stage (StageLines).
+  UniqueFd capture(::memfd_create("debootstrap-output", MFD_CLOEXEC));
+  if (!capture) return sys_error("memfd_create", "debootstrap output").wrap(what);
+  build::StageLines lines;
+  std::function<void(std::string_view)> on_output;
+  if (opts.stage) {
+    on_output = [&](std::string_view piece) {
+      for (const auto& l : lines.feed(piece)) opts.stage(l);
+    };
   }
+  // The packages of the init style asked for come with the tree.
+  const auto args_with_init =
+      build::with_packages(*parsed, build::init_style_packages(opts.init_style));
 
   auto scratch = build::ScratchRoot::make(result.vdir + ".deboot-", staging->path(),
                                               build::kHostEtc);
@@ -286,9 +332,10 @@ Result<BuildResult> build_debootstrap(const BuildOptions& opts,
 
   build::ConfinedRun first;
   first.root = scratch->root();
-  first.argv = build::first_stage_argv(*parsed, "/target");
+  first.argv = build::first_stage_argv(args_with_init, "/target");
   first.host_network = true;
   first.output_fd = capture.get();
+  first.on_output = on_output;
   if (auto r = build::stage(table, first, capture.get(), "first stage"); !r) {
     return std::move(r).error().wrap(what);
   }
@@ -306,16 +353,37 @@ Result<BuildResult> build_debootstrap(const BuildOptions& opts,
   second.root.vdir = staging->path();
   second.argv = {"/debootstrap/debootstrap", "--second-stage"};
   second.output_fd = capture.get();
+  second.on_output = on_output;
   if (auto r = build::stage(table, second, capture.get(), "second stage"); !r) {
     return std::move(r).error().wrap(what);
   }
 
+  // From here on the tree is guest-made: looked at beneath its root only (guest_etc.h).
   auto status =
       open_beneath(staging->root_fd(), "var/lib/dpkg/status", O_RDONLY, 0, RESOLVE_NO_SYMLINKS);
   if (!status) return std::move(status).error().wrap(what + ": no dpkg status after debootstrap");
-  if (auto r = build::write_hostname(staging->root_fd(), opts.hostname); !r) {
+  if (auto r = build::write_etc_names(staging->root_fd(), opts.hostname); !r) {
     return std::move(r).error().wrap(what);
   }
+  if (auto r = build::copy_host_resolver(staging->root_fd()); !r) {
+    return std::move(r).error().wrap(what);
+  }
+  if (opts.init_style.empty()) {
+    result.init_style = build::detect_init_style(staging->root_fd());
+  } else {
+    const std::string program = build::init_style_program(opts.init_style);
+    if (!program.empty() && !build::tree_has_program(staging->root_fd(), program)) {
+      return make_error(ErrorKind::kFailed, "debootstrap", opts.init_style,
+                        "init style `" + opts.init_style + "` runs " + program +
+                            ", which the tree does not have after installing " +
+                            build::join_words(build::init_style_packages(opts.init_style)))
+          .wrap(what);
+    }
+    result.init_style = opts.init_style;
+  }
+  auto count = build::count_entries(staging->root_fd());
+  if (!count) return std::move(count).error().wrap(what);
+  result.files = *count;
   auto c = staging->commit(0755);
   if (!c) return std::move(c).error().wrap(what);
   return result;

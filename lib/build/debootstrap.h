@@ -2,7 +2,10 @@
 // the confined context both of its stages run in (SECURITY.md E42).
 #pragma once
 
+#include <functional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernel-shim/context_table.h"
@@ -34,12 +37,36 @@ Result<DebootstrapArgs> parse_debootstrap_args(const std::vector<std::string>& a
 /// The debootstrap command line of the first (download and unpack) stage into `target`.
 std::vector<std::string> first_stage_argv(const DebootstrapArgs& args, const std::string& target);
 
+/// The packages an [init] style needs in a Debian tree (added to --include): sysv: sysv-rc
+/// (/etc/init.d/rc); plain: sysvinit-core (/sbin/init) and sysv-rc; minit: none.
+std::vector<std::string> init_style_packages(const std::string& style);
+
+/// `args` with `packages` added to its --include list (each once).
+DebootstrapArgs with_packages(DebootstrapArgs args, const std::vector<std::string>& packages);
+
+/// debootstrap's output, made into progress lines: one when it moves to another stage, so a
+/// build shows a few dozen lines, not one per package: an `I:` line whose first word
+/// (Retrieving, Validating, Extracting, Installing, Unpacking, Configuring ...) is new, or that
+/// heads a stage (ends in `...`) with another first word than the line shown last; and every
+/// `W:` and `E:` line. Each is prefixed "debootstrap: "; other output is dropped. Pieces
+/// of output may end anywhere: a partial line waits for the rest.
+class StageLines {
+ public:
+  std::vector<std::string> feed(std::string_view piece);
+
+ private:
+  std::string partial_;
+  std::string verb_;            // of the line shown last
+  std::set<std::string> seen_;  // every first word shown
+};
+
 /// How one stage runs (both go through run_confined()).
 struct ConfinedRun {
   GuestRootSpec root;             ///< the tree that becomes `/` (and its extra binds)
   std::vector<std::string> argv;  ///< run as root of `root`
   bool host_network = false;      ///< keep the host's network namespace (downloads)
   int output_fd = -1;             ///< the command's stdout and stderr; -1: the caller's stderr
+  std::function<void(std::string_view)> on_output;  ///< also given the output as it comes
 };
 
 /// Runs `run.argv` in a new sealed context (mnt, pid, uts, ipc, cgroup namespaces, plus net
@@ -48,7 +75,8 @@ struct ConfinedRun {
 /// holds the default guest capability bounding set (no SYS_ADMIN, no MKNOD, no NET_RAW) and
 /// the default seccomp profile, with a clean environment (PATH, LC_ALL=C,
 /// DEBIAN_FRONTEND=noninteractive, container=lxc). Returns its exit code; errors are the
-/// context's (setup failed, exec failed).
+/// context's (setup failed, exec failed). The context dies with the calling process (killed
+/// included): nothing of a stage runs on once its build is gone.
 Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run);
 
 }  // namespace vs::build

@@ -156,7 +156,9 @@ Result<DeleteStats> walk_tree(const std::string& path, bool remove) {
     }
     return e;
   }
-  return DeleteStats{remover.removed()};
+  DeleteStats stats;
+  stats.removed = remover.removed();
+  return stats;
 }
 
 }  // namespace

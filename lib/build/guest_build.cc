@@ -13,6 +13,7 @@
 #include "lib/base/escape.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
+#include "lib/build/leftovers.h"
 #include "lib/config/config.h"
 #include "lib/mount/guest_root.h"
 
@@ -75,7 +76,7 @@ Result<void> write_copied_hostname(const std::string& vdir, const std::string& h
 
 }  // namespace
 
-std::string initial_config(const GuestBuildRequest& req) {
+std::string initial_config(const GuestBuildRequest& req, std::string_view init_style) {
   std::string t = "# Written by `vserver " + req.name + " build -m " + req.method +
                   "`; see vserver.toml(5).\n";
   if (req.context) t += "context = " + std::to_string(*req.context) + "\n";
@@ -84,7 +85,10 @@ std::string initial_config(const GuestBuildRequest& req) {
     t += "\n[[interfaces]]\naddress = " + quoted(addr) + "\nmode = \"shared\"\n";
   }
   bool minit = req.method == "busybox" || req.method == "skeleton" || req.method == "host";
-  t += std::string("\n[init]\nstyle = ") + (minit ? "\"minit\"" : "\"plain\"") + "\n";
+  std::string style(init_style);
+  if (style.empty()) style = req.init_style;
+  if (style.empty()) style = minit ? "minit" : "plain";
+  t += "\n[init]\nstyle = " + quoted(style) + "\n";
   t += "\n[build]\nmethod = " + quoted(req.method) + "\n";
   if (!req.source.empty()) t += "source = " + quoted(req.source) + "\n";
   return t;
@@ -108,6 +112,11 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
   if (req.method != "debootstrap" && !req.method_args.empty()) {
     return usage_error("--", "-m " + req.method + " takes no method arguments (`" +
                                  req.method_args.front() + "`)");
+  }
+  if (!req.init_style.empty() && req.init_style != "plain" && req.init_style != "sysv" &&
+      req.init_style != "minit") {
+    return usage_error("--init-style", "unknown init style `" + req.init_style +
+                                           "` (expected plain, sysv or minit)");
   }
   const std::string confdir = roots.guest_confdir(req.name);
   if (exists(confdir) && !req.force) {
@@ -151,8 +160,11 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
   opts.force = req.force;
   opts.hostname = req.hostname.empty() ? req.name : req.hostname;
   opts.progress = req.progress;
-  opts.quiet = req.quiet;
+  opts.stage = req.stage;
+  opts.init_style = req.init_style;
   opts.shim = req.shim;
+  // What an interrupted build of this guest left (the caller holds the guest's lock).
+  auto swept = sweep_build_leftovers(guest->vdir, roots.confdir, req.name);
   bool had_tree = exists(opts.vdir);
   Result<BuildResult> built = [&]() -> Result<BuildResult> {
     if (req.method == "skeleton") return build_skeleton(opts);
@@ -163,6 +175,10 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
     return build_debootstrap(opts, req.method_args);
   }();
   if (!built) return std::move(built).error().wrap(what);
+  built->swept = std::move(swept.removed);
+  // The style the built tree supports (debootstrap looked), in place of the method's guess.
+  if (!built->init_style.empty()) text = initial_config(req, built->init_style);
+  for (auto& f : swept.failed) built->warnings.push_back("leftover not removed: " + f);
   if (req.method == "clone" || req.method == "template") {
     // The copy's /etc/hostname names the new guest; when it cannot, the tool says so.
     if (auto r = write_copied_hostname(opts.vdir, opts.hostname); !r) {

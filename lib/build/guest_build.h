@@ -4,6 +4,7 @@
 // built, so a failure leaves neither behind.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,14 +25,18 @@ struct GuestBuildRequest {
   std::optional<unsigned> context; ///< a static xid for the configuration
   std::string hostname;            ///< uts.nodename; empty: the name
   std::vector<std::string> interfaces;  ///< ADDR[/PREFIX] shared-stack addresses
+  /// [init] style asked for (plain, sysv, minit); empty: the method's choice. debootstrap
+  /// installs the packages the style needs (debootstrap.h init_style_packages()).
+  std::string init_style;
   ProgressFn progress;
-  bool quiet = true;               ///< debootstrap: keep its output (shown only on failure)
+  std::function<void(const std::string&)> stage;  ///< debootstrap: progress (build.h)
   shim::ShimConfig shim;           ///< where build-time contexts are made (debootstrap)
 };
 
-/// The vserver.toml a build writes for the request (init style minit for the busybox,
-/// skeleton and host methods, plain otherwise).
-std::string initial_config(const GuestBuildRequest& req);
+/// The vserver.toml a build writes for the request. Its init style: `init_style` when given
+/// (what the built tree supports), else req.init_style, else minit for the busybox, skeleton
+/// and host methods and plain otherwise.
+std::string initial_config(const GuestBuildRequest& req, std::string_view init_style = {});
 
 /// Validates the request (name, method, source, the resulting configuration against every
 /// other guest), builds the tree at the guest's default vdir, then writes CONFDIR/NAME/

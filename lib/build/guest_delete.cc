@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include "lib/build/guest_build.h"
+#include "lib/build/leftovers.h"
 #include "lib/guest/guest.h"
 
 namespace vs {
@@ -19,6 +20,9 @@ Result<DeleteStats> delete_guest(const ConfigRoots& roots, const std::string& na
   if (auto r = validate_guest_name(name); !r) return std::move(r).error();
   DeleteStats total;
   const std::string confdir = roots.guest_confdir(name);
+  auto swept = sweep_build_leftovers(vdir, roots.confdir, name);
+  total.swept = std::move(swept.removed);
+  total.warnings = std::move(swept.failed);
   // Both are checked for mounts before either is touched.
   bool have_tree = exists_path(vdir);
   if (have_tree) {

@@ -1,5 +1,7 @@
 #include "lib/guest/guest.h"
 
+#include <string.h>
+
 #include <arpa/inet.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -113,6 +115,27 @@ std::vector<std::string> effective_init_command(const GuestConfig& config) {
     case InitStyle::kMinit: break;
   }
   return {};
+}
+
+std::string init_exec_hint(const GuestConfig& config, int code, const std::string& config_file) {
+  const auto cmd = effective_init_command(config);
+  if (cmd.empty()) return "";
+  const std::string style(init_style_name(config.init_style));
+  std::string out = config.init_command.empty()
+                        ? "init style '" + style + "' runs " + cmd.front()
+                        : "[init] command runs " + cmd.front() + " (init style '" + style + "')";
+  out += code == ENOENT ? ", which the guest does not have"
+                        : ", which the guest cannot run (" + std::string(::strerror(code)) + ")";
+  if (!config.init_command.empty()) {
+    return out + ": fix [init] command in " + config_file + ", or set [init] style = \"minit\" "
+                 "and no command (the built-in init, which needs nothing of the guest)";
+  }
+  out += ": set [init] style = \"minit\" in " + config_file +
+         " (the built-in init, which needs nothing of the guest)";
+  if (config.init_style == InitStyle::kSysv) {
+    return out + ", or install sysv-rc in the guest";
+  }
+  return out + ", or install an init in the guest (Debian: sysvinit-core)";
 }
 
 int effective_stop_signal(const GuestConfig& config) {

@@ -88,6 +88,12 @@ Result<bool> parse_interface_address(std::string_view text, Interface* out);
 /// The command init runs: GuestConfig::init_command, else the style's default (plain
 /// ["/sbin/init"], sysv ["/etc/init.d/rc", "3"], minit none).
 std::vector<std::string> effective_init_command(const GuestConfig& config);
+
+/// What a start says when the guest's init could not be exec'd (`code`: the exec's errno,
+/// ENOENT, EACCES, ENOEXEC ...): which style runs which file, that the guest lacks it or cannot
+/// run it, and what to do (another [init] style in `config_file`, or the package that brings
+/// the file). Empty when the style runs no file of the guest (minit without a command).
+std::string init_exec_hint(const GuestConfig& config, int code, const std::string& config_file);
 /// The signal `stop` sends to init: GuestConfig::stop_signal, else plain SIGPWR (sysvinit's
 /// and LXC's halt request), sysv and minit SIGTERM (the built-in init's stop request).
 int effective_stop_signal(const GuestConfig& config);

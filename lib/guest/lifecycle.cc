@@ -381,7 +381,16 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   };
   Xid made(0);
   auto rc = shim::create_and_run(table, spec, [&made](Xid x) { made = x; });
-  if (!rc) return std::move(rc).error().wrap(what);
+  if (!rc) {
+    Error e = std::move(rc).error();
+    // The guest's init is not there (or not runnable): say which style wants which file.
+    if (e.op == "exec" && !spec.argv.empty() && e.subject == spec.argv.front() &&
+        e.code != ECHILD && e.code != EPROTO) {
+      std::string hint = init_exec_hint(g, e.code, roots.guest_confdir(g.name) + "/vserver.toml");
+      if (!hint.empty()) return make_error(ErrorKind::kFailed, "start", g.name, hint, 0);
+    }
+    return std::move(e).wrap(what);
+  }
   if (auto r = run_script(g, roots, "post-start", made); !r) {
     return std::move(r).error().wrap("the guest runs (context " + made.str() + ") but");
   }

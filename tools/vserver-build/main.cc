@@ -44,7 +44,12 @@ int main(int argc, char** argv) {
   app.add_option("--hostname", req.hostname, "its nodename (default: NAME)");
   app.add_option("--interface", req.interfaces, "ADDR[/PREFIX] on the shared host stack "
                                                  "(repeatable)");
-  app.add_flag("-q,--quiet", quiet, "no progress (the default when stderr is not a terminal)");
+  app.add_option("--init-style", req.init_style,
+                 "plain, sysv or minit (default: debootstrap: what the tree supports; busybox, "
+                 "skeleton, host: minit; others: plain); debootstrap installs its packages");
+  app.add_flag("-q,--quiet", quiet,
+               "no progress (clone and template show theirs on a terminal only; debootstrap "
+               "one line per stage)");
   app.add_option("method_args", req.method_args, "method arguments after --");
   int code = 0;
   if (!vs::tool::parse_args(app, argc, argv, &code)) return code;
@@ -53,8 +58,13 @@ int main(int argc, char** argv) {
   auto shim = vs::tool::shim_config(common);
   std::string name = req.name;
   bool progress = !quiet && ::isatty(STDERR_FILENO);
-  req.quiet = !progress;
   req.shim = shim;
+  if (!quiet) {
+    req.stage = [](const std::string& line) {
+      std::fprintf(stderr, "vserver: %s\n", line.c_str());
+      std::fflush(stderr);
+    };
+  }
   if (progress) {
     req.progress = [](const vs::BuildProgress& p) {
       std::fprintf(stderr, "\rvserver: %llu files, %llu MiB",
@@ -78,8 +88,11 @@ int main(int argc, char** argv) {
     }
   }
   auto built = vs::build_guest(roots, req);
-  if (progress) std::fputs("\n", stderr);
+  if (progress && req.method != "debootstrap") std::fputs("\n", stderr);
   if (!built) return fail(built.error());
+  for (const auto& p : built->swept) {
+    std::fprintf(stderr, "vserver: removed `%s` (left by an interrupted build)\n", p.c_str());
+  }
   for (const auto& w : built->warnings) std::fprintf(stderr, "vserver: warning: %s\n", w.c_str());
   if (!quiet) {
     std::printf("built %s (-m %s): %s, %llu entries\n", name.c_str(), req.method.c_str(),

@@ -18,6 +18,7 @@
 #include "lib/base/parse.h"
 #include "lib/base/syscall.h"
 #include "lib/build/guest_build.h"
+#include "lib/build/leftovers.h"
 #include "lib/config/config.h"
 #include "lib/guest/lifecycle.h"
 #include "tools/common/cli.h"
@@ -261,6 +262,15 @@ int cmd_status(const Global& g, const std::string& name, const std::vector<std::
   return vs::kExitOk;
 }
 
+void print_swept(const std::vector<std::string>& removed, const std::vector<std::string>& failed) {
+  for (const auto& p : removed) {
+    std::fprintf(stderr, "vserver: removed `%s` (left by an interrupted build)\n", p.c_str());
+  }
+  for (const auto& f : failed) {
+    std::fprintf(stderr, "vserver: warning: leftover not removed: %s\n", f.c_str());
+  }
+}
+
 int cmd_delete(const Global& g, const std::string& name, const std::vector<std::string>& args) {
   CLI::App app{"Remove the guest's root tree and configuration (not while it runs).",
                "vserver " + name + " delete"};
@@ -270,6 +280,17 @@ int cmd_delete(const Global& g, const std::string& name, const std::vector<std::
   if (!parse_sub(app, args, &code)) return code;
   auto roots = roots_of(g);
   auto cfg = vs::load_guest(roots, name);
+  if (!cfg && cfg.error().kind == vs::ErrorKind::kNotFound && vs::validate_guest_name(name)) {
+    // No guest, but perhaps what a build of it left when it was killed before it wrote the
+    // configuration: swept at the default place of its tree.
+    ContextTable table(vs::tool::shim_config(g.common));
+    if (auto r = table.prepare(); !r) return fail(r.error());
+    auto lk = vs::lock_guest(table, name);
+    if (!lk) return fail(lk.error());
+    auto swept = vs::sweep_build_leftovers(roots.default_vdir(name), roots.confdir, name);
+    print_swept(swept.removed, swept.failed);
+    if (!swept.removed.empty() && swept.failed.empty()) return vs::kExitOk;
+  }
   if (!cfg) return fail(cfg.error());
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
@@ -294,6 +315,7 @@ int cmd_delete(const Global& g, const std::string& name, const std::vector<std::
   }
   auto d = vs::delete_guest(roots, name, cfg->vdir);
   if (!d) return fail(d.error());
+  print_swept(d->swept, d->warnings);
   return vs::kExitOk;
 }
 
