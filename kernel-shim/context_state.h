@@ -60,8 +60,8 @@ struct Confinement {
   /// The context capabilities, a normalized list (normalize_ccaps()): they add their
   /// grants to the bounding set.
   std::string ccaps;
-  /// The recorded flags but persistent (which is ContextState::persistent), a normalized
-  /// list (apply_flag_changes()): "private".
+  /// The recorded flags (flags.h), a normalized list (apply_flag_changes()): "private".
+  /// vattribute keeps persistent in ContextState::persistent instead (release clears it).
   std::string flags;
   SeccompSpec seccomp;
   RlimitSet rlimits;
