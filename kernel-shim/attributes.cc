@@ -1,11 +1,9 @@
 #include "kernel-shim/attributes.h"
 
 #include <algorithm>
-#include <map>
 #include <string_view>
 
 #include "kernel-shim/caps.h"
-#include "kernel-shim/confine.h"
 #include "kernel-shim/flags.h"
 #include "kernel-shim/seccomp.h"
 #include "lib/base/parse.h"
@@ -22,8 +20,7 @@ std::string join(const std::vector<std::string>& lists) {
 
 // The flags a context has: the recorded ones and the implied ones whose namespaces it has.
 std::string effective_flags(const ContextState& st) {
-  auto it = st.attrs.find("flags");
-  std::string recorded = it == st.attrs.end() ? "" : it->second;
+  const std::string& recorded = st.confinement.flags;
   std::string out;
   for (const auto& f : flag_table()) {
     bool on = false;
@@ -40,9 +37,7 @@ std::string effective_flags(const ContextState& st) {
 }
 
 // One --seccomp value: `none`, `default`, or syscall changes merged into the current ones.
-Result<void> change_seccomp(const std::string& list, Attributes* attrs) {
-  auto spec = SeccompSpec::from_attrs(*attrs);
-  if (!spec) return std::move(spec).error();
+Result<void> change_seccomp(const std::string& list, SeccompSpec* spec) {
   if (list == "none" || list == "default") {
     *spec = SeccompSpec{};
     spec->enabled = list == "default";
@@ -59,43 +54,31 @@ Result<void> change_seccomp(const std::string& list, Attributes* attrs) {
     move(changes->allow, &spec->allow, &spec->deny);
     move(changes->deny, &spec->deny, &spec->allow);
   }
-  spec->to_attrs(*attrs);
   return ok();
 }
 
 // Applies the changes to the state (not yet written).
 Result<void> apply(const AttributeChange& a, ContextState* st) {
-  auto& attrs = st->attrs;
+  Confinement& c = st->confinement;
   if (a.secure) {
     // The secure defaults: the guest bounding set, no context capabilities, the default
-    // seccomp profile (the keys are simply absent).
-    attrs.erase("bcaps");
-    attrs.erase("ccaps");
-    SeccompSpec{}.to_attrs(attrs);
-    attrs.erase("seccomp");
+    // seccomp profile.
+    c.bcaps.reset();
+    c.ccaps.clear();
+    c.seccomp = SeccompSpec{};
   }
   if (!a.bcaps.empty()) {
-    Attributes base = attrs;
-    base.erase("ccaps");
-    auto cur = bcaps_from_attrs(base);
-    if (!cur) return std::move(cur).error();
-    auto m = apply_cap_changes(*cur, join(a.bcaps));
+    auto m = apply_cap_changes(c.bcaps.value_or(default_guest_bcaps()), join(a.bcaps));
     if (!m) return std::move(m).error();
-    attrs["bcaps"] = format_caps(*m);
+    c.bcaps = *m;
   }
   if (!a.ccaps.empty()) {
-    auto it = attrs.find("ccaps");
-    auto c = normalize_ccaps(it == attrs.end() ? "" : it->second, join(a.ccaps));
-    if (!c) return std::move(c).error();
-    if (c->empty()) {
-      attrs.erase("ccaps");
-    } else {
-      attrs["ccaps"] = *c;
-    }
+    auto n = normalize_ccaps(c.ccaps, join(a.ccaps));
+    if (!n) return std::move(n).error();
+    c.ccaps = *n;
   }
   if (!a.flags.empty()) {
-    auto it = attrs.find("flags");
-    std::string cur = it == attrs.end() ? "" : it->second;
+    std::string cur = c.flags;
     if (st->persistent) cur += ",persistent";
     auto f = apply_flag_changes(cur, join(a.flags), st->namespaces);
     if (!f) return std::move(f).error();
@@ -105,16 +88,12 @@ Result<void> apply(const AttributeChange& a, ContextState* st) {
     for (auto w : split_list(*f)) {
       if (w != "persistent") rest += (rest.empty() ? "" : ",") + std::string(w);
     }
-    if (rest.empty()) {
-      attrs.erase("flags");
-    } else {
-      attrs["flags"] = rest;
-    }
+    c.flags = rest;
   }
   for (const auto& list : a.seccomp) {
-    if (auto r = change_seccomp(list, &attrs); !r) return r;
+    if (auto r = change_seccomp(list, &c.seccomp); !r) return r;
   }
-  return check_attributes(attrs);
+  return check_confinement(c);
 }
 
 }  // namespace
@@ -139,22 +118,17 @@ Result<void> change_attributes(const ContextTable& table, Xid xid, const Attribu
 Result<AttributeView> read_attributes(const ContextTable& table, Xid xid) {
   auto st = table.lookup(xid);
   if (!st) return std::move(st).error();
-  // The recorded bounding set; what the ccaps add to it is shown by their names.
-  auto recorded = st->attrs;
-  recorded.erase("ccaps");
-  auto bcaps = bcaps_from_attrs(recorded);
-  if (!bcaps) return std::move(bcaps).error();
-  auto seccomp = SeccompSpec::from_attrs(st->attrs);
-  if (!seccomp) return std::move(seccomp).error();
+  const Confinement& c = st->confinement;
   AttributeView v;
   v.xid = xid;
   v.stage = st->stage;
-  v.bcaps = format_caps(*bcaps);
-  if (auto it = st->attrs.find("ccaps"); it != st->attrs.end()) v.ccaps = it->second;
+  // The recorded bounding set; what the ccaps add to it is shown by their names.
+  v.bcaps = format_caps(c.bcaps.value_or(default_guest_bcaps()));
+  v.ccaps = c.ccaps;
   v.flags = effective_flags(*st);
-  v.seccomp = !seccomp->enabled ? "none" : "default";
-  if (seccomp->enabled && !(seccomp->allow.empty() && seccomp->deny.empty())) {
-    v.seccomp += " " + format_seccomp_changes(*seccomp);
+  v.seccomp = !c.seccomp.enabled ? "none" : "default";
+  if (c.seccomp.enabled && !(c.seccomp.allow.empty() && c.seccomp.deny.empty())) {
+    v.seccomp += " " + format_seccomp_changes(c.seccomp);
   }
   return v;
 }

@@ -1,6 +1,6 @@
 // A context's attributes as vattribute changes and shows them: capability bounds, context
-// capabilities, flags and seccomp changes, merged into what its state records (confine.h
-// checks and applies them; caps.h, flags.h and seccomp.h own the keys).
+// capabilities, flags and seccomp changes, merged into its recorded Confinement
+// (context_state.h; confine.h applies it; caps.h, flags.h and seccomp.h own the vocabulary).
 #pragma once
 
 #include <string>

@@ -176,21 +176,6 @@ CapMask ccaps_grant(std::string_view normalized) {
   return m;
 }
 
-Result<CapMask> bcaps_from_attrs(const std::map<std::string, std::string>& attrs) {
-  CapMask mask = default_guest_bcaps();
-  if (auto it = attrs.find("bcaps"); it != attrs.end()) {
-    auto m = apply_cap_changes(0, it->second);
-    if (!m) return std::move(m).error().wrap("context attribute bcaps");
-    mask = *m;
-  }
-  if (auto it = attrs.find("ccaps"); it != attrs.end()) {
-    auto c = normalize_ccaps("", it->second);
-    if (!c) return std::move(c).error().wrap("context attribute ccaps");
-    mask |= ccaps_grant(*c);
-  }
-  return mask;
-}
-
 Result<void> drop_capabilities(CapMask bcaps) {
   for (int cap = 0; cap <= last_cap(); ++cap) {
     if ((bcaps & bit(cap)) != 0) continue;

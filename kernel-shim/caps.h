@@ -2,10 +2,10 @@
 // and the util-vserver context capabilities (ccaps), each mapped to a real mechanism on a
 // stock kernel or refused by name with the reason.
 //
-// Text form of a change list (vattribute --bcap / --ccap, the "attr.bcaps" state key):
-// words separated by commas or blanks; `NAME` adds, `~NAME` or `!NAME` removes, `^N` is
-// capability number N (`~^N` removes it); `all` and `none` reset. Capability names are those
-// of capabilities(7), with or without the CAP_ prefix, in any case.
+// Text form of a change list (vattribute --bcap / --ccap; the state file's bounding set as
+// format_caps() writes it): words separated by commas or blanks; `NAME` adds, `~NAME` or `!NAME`
+// removes, `^N` is capability number N (`~^N` removes it); `all` and `none` reset. Capability names
+// are those of capabilities(7), with or without the CAP_ prefix, in any case.
 #pragma once
 
 #include <cstdint>
@@ -55,10 +55,6 @@ const std::map<std::string, CcapInfo, std::less<>>& ccap_table();
 Result<std::string> normalize_ccaps(std::string_view current, std::string_view list);
 /// The bounding bits the ccaps in a normalized list grant.
 CapMask ccaps_grant(std::string_view normalized);
-
-/// The context's bounding set from its attributes ("bcaps", "ccaps"); the guest default
-/// when there is no "bcaps" key. Malformed stored text is an error naming the key.
-Result<CapMask> bcaps_from_attrs(const std::map<std::string, std::string>& attrs);
 
 /// Holds the calling process to `bcaps`: drops every other capability from the bounding set,
 /// clears the ambient and inheritable sets and limits permitted/effective to `bcaps`.

@@ -50,9 +50,10 @@ struct CreateSpec {
   /// whole pid namespace (a build step such as debootstrap must not download on as an orphan).
   /// Without it (and without `body`) the context outlives its creator (vserver start).
   bool dies_with_creator = false;
-  /// The context's attributes (confine.h); with `endsetup` they hold the command at once,
-  /// else from the seal on. Empty: the secure defaults.
-  std::map<std::string, std::string> attrs;
+  /// What holds the context's processes (context_state.h, confine.h); with `endsetup` the
+  /// command at once, else from the seal on. Default: the secure defaults (the guest
+  /// bounding set, the default seccomp profile, no rlimits).
+  Confinement confinement;
   /// Runs in the context's first process once its namespaces exist, before it is confined
   /// and runs the command: where the guest root is set up (lib/mount). With it, the shim
   /// mounts no /proc of its own (the hook makes the guest's). Its error ends the creation,

@@ -213,7 +213,7 @@ Result<void> scope_abstract_sockets(const ChildPlan& p) {
 Result<void> confine(const ChildPlan& p, std::string_view programs) {
   if (!p.spec->endsetup) return ok();
   if (auto r = injected(p, "child-confine"); !r) return r;
-  return confine_to_context(p.spec->attrs, programs);
+  return confine_to_context(p.spec->confinement, programs);
 }
 
 // stdio and the session: the command's fds as the creator chose them, and a session of its

@@ -121,19 +121,17 @@ Result<Xid> pick_xid(const ContextTable& table, std::optional<Xid> wanted, FileL
   return make_error(ErrorKind::kFailed, "create context", "", "no free dynamic xid", EAGAIN);
 }
 
-// The compiled filter for a set of attributes, shared by every context created with the same
-// ones (most guests), in the run dir's cache under a hash of the attributes. Compiled and
-// stored by the first creator. Empty when there is no filter or it cannot be compiled (the
-// child then compiles its own).
-std::string shared_seccomp(const ContextTable& table, const Attributes& attrs) {
-  auto sc = SeccompSpec::from_attrs(attrs);
-  auto bcaps = bcaps_from_attrs(attrs);
-  if (!sc || !bcaps || !sc->enabled) return {};
+// The compiled filter for a confinement, shared by every context created with the same
+// bounding set and seccomp spec (most guests), in the run dir's cache under a hash of them.
+// Compiled and stored by the first creator. Empty when there is no filter or it cannot be
+// compiled (the child then compiles its own).
+std::string shared_seccomp(const ContextTable& table, const Confinement& c) {
+  if (!c.seccomp.enabled) return {};
   const RunCache cache(table.config().rundir);
-  const std::string key = seccomp_cache_key(attrs);
+  const std::string key = seccomp_cache_key(c);
   const std::string name = RunCache::hashed_name("seccomp", key, ".bpf");
   if (auto blob = cache.get(name, key)) return *blob;
-  auto blob = compile_guest_programs(*bcaps, *sc);
+  auto blob = compile_guest_programs(c.bounding(), c.seccomp);
   if (!blob) return {};
   cache.put(name, key, *blob);
   return *blob;
@@ -189,7 +187,7 @@ class Creation {
     if (spec_.argv.empty() && !stays && !spec_.body) {
       return usage_error("command", "no command to run in the context");
     }
-    return check_attributes(spec_.attrs);
+    return check_confinement(spec_.confinement);
   }
 
   // The xid, its lock held until the context runs; the guest's index (on_xid) right away.
@@ -217,9 +215,9 @@ class Creation {
       // before making it), while the context's namespaces are still pinned.
       auto st = table_.read_state(x);
       struct stat hostns {};
-      if ((st && is_isolated(st->attrs)) ||
+      if ((st && st->net.isolated) ||
           ::lstat((table_.entry_dir(x) + "/hostns").c_str(), &hostns) == 0) {
-        (void)teardown_isolated_net(table_, x, st ? st->attrs : Attributes{});
+        (void)teardown_isolated_net(table_, x, st ? st->net : NetState{});
       }
       (void)unpin_namespaces(table_.ns_dir(x));
       RunCache(table_.entry_dir(x)).drop(kEntrySeccomp);
@@ -261,9 +259,10 @@ class Creation {
     }
     if (!scope) return std::move(scope).error();
     if (scope->attached) {
-      unix_scope_ = "bpf-lsm";
+      unix_scope_ = UnixScopeMode::kBpfLsm;
     } else if (long abi = landlock_abi(); abi >= kLandlockScopeAbi) {
-      unix_scope_ = "landlock";  // the first process makes the domain (context_child.cc)
+      // The first process makes the domain (context_child.cc).
+      unix_scope_ = UnixScopeMode::kLandlock;
     } else if (spec_.warn) {
       spec_.warn("context " + xid_->str() + " shares the host's network stack and can reach " +
                  "the host's abstract unix sockets: " + scope->why_not + "; " +
@@ -304,7 +303,7 @@ class Creation {
     plan.table = &table_;
     plan.spec = &spec_;
     plan.creator_mnt_id = own_mnt_ns_id();
-    plan.landlock_scope = unix_scope_ == "landlock";
+    plan.landlock_scope = unix_scope_ == UnixScopeMode::kLandlock;
     plan.sync = &child_sync_;
     // Borrowed across the clone (ChildPlan): the child closes the creator's ends in its copy
     // of the fd table, the creator the child's once it runs.
@@ -349,7 +348,7 @@ class Creation {
       return r;
     }
     pinned_ &= ~from_clone;
-    if (spec_.endsetup && !spec_.body) programs_ = shared_seccomp(table_, spec_.attrs);
+    if (spec_.endsetup && !spec_.body) programs_ = shared_seccomp(table_, spec_.confinement);
     return ok();
   }
 
@@ -386,13 +385,14 @@ class Creation {
     state.init_start = *start;
     state.creator_pid = ::getpid();
     state.created = static_cast<int64_t>(::time(nullptr));
-    state.attrs = spec_.attrs;
+    state.confinement = spec_.confinement;
     state.name = spec_.name;
     state.unix_scope = unix_scope_;
     if (auto r = table_.write_state(state); !r) return r;
     // Kept for later entrants (context_enter.cc), who load it instead of compiling their own.
     if (!programs_.empty()) {
-      RunCache(table_.entry_dir(*xid_)).put(kEntrySeccomp, seccomp_cache_key(spec_.attrs), programs_);
+      RunCache(table_.entry_dir(*xid_))
+          .put(kEntrySeccomp, seccomp_cache_key(spec_.confinement), programs_);
     }
     reached("state");
     return ok();
@@ -467,7 +467,7 @@ class Creation {
   SyncChannel sync_, child_sync_;
   UniqueFd report_rd_, report_wr_, helper_;
   std::optional<Child> child_;
-  std::string unix_scope_;  // ContextState::unix_scope
+  UnixScopeMode unix_scope_ = UnixScopeMode::kNone;
   std::string programs_;    // the compiled seccomp filter sent with the go
   uint64_t clone_flags_ = 0;
   NsSet pinned_ = 0;        // the kinds still to pin after #2

@@ -66,8 +66,7 @@ namespace {
 
 // Whether a process may enter the context at all (flag private).
 Result<void> check_entry(const ContextState& st) {
-  auto it = st.attrs.find("flags");
-  if (it != st.attrs.end() && has_flag(it->second, "private")) {
+  if (st.confinement.is_private()) {
     return make_error(ErrorKind::kWrongState, "enter", "context " + st.xid.str(),
                       "it is private (flag private): nobody may enter", EPERM);
   }
@@ -174,13 +173,12 @@ Result<void> prepare_command(const RunOptions& opts, bool root_changed) {
 // creator or the first entrant, only loaded by the next ones. Empty when there is no filter
 // (or on any trouble: the entrant then compiles its own).
 std::string cached_seccomp(const ContextTable& table, const ContextState& st) {
-  auto spec = SeccompSpec::from_attrs(st.attrs);
-  auto bcaps = bcaps_from_attrs(st.attrs);
-  if (!spec || !spec->enabled || !bcaps) return {};
+  const Confinement& c = st.confinement;
+  if (!c.seccomp.enabled) return {};
   const RunCache cache(table.entry_dir(st.xid));
-  const std::string key = seccomp_cache_key(st.attrs);
+  const std::string key = seccomp_cache_key(c);
   if (auto blob = cache.get(kEntrySeccomp, key)) return *blob;
-  auto blob = compile_guest_programs(*bcaps, *spec);
+  auto blob = compile_guest_programs(c.bounding(), c.seccomp);
   if (!blob) return {};
   cache.put(kEntrySeccomp, key, *blob);
   return *blob;
@@ -229,8 +227,8 @@ Result<Child> spawn_in_context(const ContextTable& table, const ContextHandle& c
                          ? ok()
                          : Result<void>(sys_error("prctl(PR_SET_DUMPABLE)", ""));
     if (r) r = join(table, st, ctx.init.get(), rest);
-    if (r && st.unix_scope == "landlock") r = landlock_scope_abstract_unix();
-    if (r && confine) r = confine_to_context(st.attrs, programs);
+    if (r && st.unix_scope == UnixScopeMode::kLandlock) r = landlock_scope_abstract_unix();
+    if (r && confine) r = confine_to_context(st.confinement, programs);
     if (r) r = prepare_command(opts, (rest & CLONE_NEWNS) != 0);
     if (r) {
       // Raw numbers for the helper: report_wr must survive the exec, and the UniqueFds that
@@ -287,7 +285,7 @@ Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool
       if (auto r = seal(table, xid); !r) return std::move(r).error();
     }
     if (endsetup || st.stage == ContextStage::kRunning) {
-      if (auto r = confine_to_context(st.attrs); !r) return std::move(r).error().wrap(what);
+      if (auto r = confine_to_context(st.confinement); !r) return std::move(r).error().wrap(what);
     }
     return std::optional<int>();
   }
@@ -307,11 +305,11 @@ Result<std::optional<int>> migrate_self(const ContextTable& table, Xid xid, bool
     return std::move(r).error().wrap(what);
   }
   auto go_on = [&]() -> Result<std::optional<int>> {
-    if (st.unix_scope == "landlock") {
+    if (st.unix_scope == UnixScopeMode::kLandlock) {
       if (auto r = landlock_scope_abstract_unix(); !r) return std::move(r).error().wrap(what);
     }
     if (confine) {
-      if (auto r = confine_to_context(st.attrs); !r) return std::move(r).error().wrap(what);
+      if (auto r = confine_to_context(st.confinement); !r) return std::move(r).error().wrap(what);
     }
     return std::optional<int>();
   };

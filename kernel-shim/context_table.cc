@@ -16,7 +16,6 @@
 #include "kernel-shim/run_cache.h"
 #include "lib/base/dir_stream.h"
 #include "lib/base/fs_at.h"
-#include "lib/base/parse.h"
 
 namespace vs::shim {
 
@@ -25,112 +24,6 @@ ShimConfig ShimConfig::from_env() {
   if (const char* v = ::getenv("VSERVER_RUNDIR"); v && *v) c.rundir = v;
   if (const char* v = ::getenv("VSERVER_CGROUP_PARENT"); v && *v) c.cgroup.parent = v;
   return c;
-}
-
-std::string stage_name(ContextStage s) { return s == ContextStage::kSetup ? "setup" : "running"; }
-
-std::string ContextState::serialize() const {
-  std::string s;
-  s += "xid=" + xid.str() + "\n";
-  s += "stage=" + stage_name(stage) + "\n";
-  s += "namespaces=" + format_ns_list(namespaces) + "\n";
-  s += std::string("persistent=") + (persistent ? "1" : "0") + "\n";
-  s += "init_pid=" + std::to_string(init_pid) + "\n";
-  s += "init_start=" + std::to_string(init_start) + "\n";
-  s += "creator_pid=" + std::to_string(creator_pid) + "\n";
-  s += "created=" + std::to_string(created) + "\n";
-  if (!name.empty()) s += "name=" + name + "\n";
-  if (!unix_scope.empty()) s += "unix_scope=" + unix_scope + "\n";
-  for (const auto& [ns_name, ino] : ns_inodes) {
-    s += "ns." + ns_name + "=" + std::to_string(ino) + "\n";
-  }
-  for (const auto& [key, value] : attrs) s += "attr." + key + "=" + value + "\n";
-  return s;
-}
-
-Result<ContextState> ContextState::parse(std::string_view text, const std::string& file) {
-  ContextState st;
-  int line_no = 0;
-  bool have_xid = false;
-  while (!text.empty()) {
-    ++line_no;
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (line.empty()) continue;
-    size_t eq = line.find('=');
-    auto bad = [&](std::string why) {
-      return make_error(ErrorKind::kFailed, "parse", file + ":" + std::to_string(line_no),
-                        std::move(why), EINVAL);
-    };
-    if (eq == std::string_view::npos) return bad("expected key=value");
-    std::string_view key = line.substr(0, eq);
-    std::string_view value = line.substr(eq + 1);
-    auto number = [&](uint64_t max) -> Result<uint64_t> {
-      auto n = parse_uint(value, 0, max, key);
-      if (!n) return bad("key `" + std::string(key) + "`: " + n.error().detail);
-      return n;
-    };
-    if (key == "xid") {
-      auto x = Xid::parse(value);
-      if (!x) return bad("bad xid");
-      st.xid = *x;
-      have_xid = true;
-    } else if (key == "stage") {
-      if (value == "setup") {
-        st.stage = ContextStage::kSetup;
-      } else if (value == "running") {
-        st.stage = ContextStage::kRunning;
-      } else {
-        return bad("key `stage`: expected setup or running");
-      }
-    } else if (key == "namespaces") {
-      if (!value.empty()) {
-        auto ns = parse_ns_list(value);
-        if (!ns) return bad("key `namespaces`: " + ns.error().detail);
-        st.namespaces = *ns;
-      }
-    } else if (key == "persistent") {
-      auto n = number(1);
-      if (!n) return std::move(n).error();
-      st.persistent = *n == 1;
-    } else if (key == "init_pid") {
-      auto n = number(4194304);
-      if (!n) return std::move(n).error();
-      st.init_pid = static_cast<pid_t>(*n);
-    } else if (key == "init_start") {
-      auto n = number(UINT64_MAX);
-      if (!n) return std::move(n).error();
-      st.init_start = *n;
-    } else if (key == "creator_pid") {
-      auto n = number(4194304);
-      if (!n) return std::move(n).error();
-      st.creator_pid = static_cast<pid_t>(*n);
-    } else if (key == "created") {
-      auto n = number(INT64_MAX);
-      if (!n) return std::move(n).error();
-      st.created = static_cast<int64_t>(*n);
-    } else if (key == "name") {
-      st.name = std::string(value);
-    } else if (key == "unix_scope") {
-      if (value != "bpf-lsm" && value != "landlock") {
-        return bad("key `unix_scope`: expected bpf-lsm or landlock");
-      }
-      st.unix_scope = std::string(value);
-    } else if (key.substr(0, 3) == "ns." && parse_ns_list(key.substr(3))) {
-      auto n = number(UINT64_MAX);
-      if (!n) return std::move(n).error();
-      st.ns_inodes[std::string(key.substr(3))] = *n;
-    } else if (key.size() > 5 && key.substr(0, 5) == "attr.") {
-      st.attrs[std::string(key.substr(5))] = std::string(value);
-    } else {
-      return bad("unknown key `" + std::string(key) + "`");
-    }
-  }
-  if (!have_xid) {
-    return make_error(ErrorKind::kFailed, "parse", file, "no xid", EINVAL);
-  }
-  return st;
 }
 
 ContextTable::ContextTable(ShimConfig config) : config_(std::move(config)) {}
@@ -256,9 +149,9 @@ Result<bool> ContextTable::reap_locked(Xid xid, FileLock lock, bool force) const
   std::optional<Error> first;
   // While the context's network namespace is still pinned: the host side of its network.
   struct stat hostns {};
-  if ((state && is_isolated(state->attrs)) ||
+  if ((state && state->net.isolated) ||
       ::lstat((entry_dir(xid) + "/hostns").c_str(), &hostns) == 0) {
-    auto r = teardown_isolated_net(*this, xid, state ? state->attrs : std::map<std::string, std::string>{});
+    auto r = teardown_isolated_net(*this, xid, state ? state->net : NetState{});
     if (!r) first = std::move(r).error();
   }
   if (auto r = unpin_namespaces(ns_dir(xid)); !r && !first) first = std::move(r).error();

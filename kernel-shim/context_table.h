@@ -1,4 +1,5 @@
-// The context table: RUNDIR/<xid>/ per context (pins, state file) and RUNDIR/<xid>.lock.
+// The context table: RUNDIR/<xid>/ per context (pins, state file: context_state.h) and
+// RUNDIR/<xid>.lock.
 //
 // RUNDIR (default /run/vservers) is mode 0700 and its own private tmpfs mount: private so a
 // pinned mount namespace can never propagate into itself, tmpfs so the state file's fsync is
@@ -8,12 +9,12 @@
 
 #include <sys/types.h>
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "kernel-shim/cgroup.h"
+#include "kernel-shim/context_state.h"
 #include "kernel-shim/ns.h"
 #include "kernel-shim/xid.h"
 #include "lib/base/flock.h"
@@ -31,40 +32,6 @@ struct ShimConfig {
   /// Defaults overridden by VSERVER_RUNDIR and VSERVER_CGROUP_PARENT when set.
   static ShimConfig from_env();
 };
-
-enum class ContextStage { kSetup, kRunning };
-
-/// The state file RUNDIR/<xid>/state: "key=value" lines, written atomically.
-struct ContextState {
-  Xid xid{0};
-  ContextStage stage = ContextStage::kSetup;
-  NsSet namespaces = 0;
-  bool persistent = false;
-  pid_t init_pid = 0;        ///< host pid of the context's first process (pid 1 inside)
-  uint64_t init_start = 0;   ///< its start time (field 22 of /proc/PID/stat): pid reuse guard
-  pid_t creator_pid = 0;
-  int64_t created = 0;       ///< unix time
-  /// The guest's name when `vserver NAME start` made the context (a validated DNS label);
-  /// empty for anonymous contexts (vcontext --create). Monitoring shows it.
-  std::string name;
-  /// How the context is kept from the host's abstract unix sockets on a shared network stack
-  /// (E27, unixscope.h): "bpf-lsm" (programs on its cgroup), "landlock" (a Landlock scope
-  /// domain its first process made, which entrants must make for themselves too) or empty
-  /// (not at all, or a network namespace of its own).
-  std::string unix_scope;
-  /// nsfs inode of each namespace ("mnt" -> 4026532xxx): how a process inside the context,
-  /// whose cgroup namespace hides the cgroup path, finds out which context it is in.
-  std::map<std::string, uint64_t> ns_inodes;
-  /// The context's attributes ("attr.KEY=VALUE" lines): capability bounds, flags, seccomp
-  /// changes, rlimits. Each module owns and validates its own keys (caps.h, flags.h,
-  /// seccomp.h, limits.h); the state file only carries them. Values hold no newline.
-  std::map<std::string, std::string> attrs;
-
-  [[nodiscard]] std::string serialize() const;
-  static Result<ContextState> parse(std::string_view text, const std::string& file);
-};
-
-std::string stage_name(ContextStage s);
 
 class ContextTable {
  public:

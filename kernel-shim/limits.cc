@@ -1,11 +1,13 @@
-// rlimits: the name table, strict value parsing, the "rlimit.NAME=SOFT:HARD" attributes of a
-// context, and setrlimit on the calling process. The cgroup limits are in limits_cgroup.cc.
+// rlimits: the name table, strict value parsing, the "SOFT:HARD" pairs a context's state
+// records (context_state.h), and setrlimit on the calling process. The cgroup limits are in
+// limits_cgroup.cc.
 #include "kernel-shim/limits.h"
 
 #include <errno.h>
 
 #include <algorithm>
 
+#include "kernel-shim/context_state.h"
 #include "kernel-shim/limits_backend.h"
 #include "lib/base/parse.h"
 
@@ -137,36 +139,6 @@ std::string format_rlimit_pair(const Rlimit& limit) {
   return format_rlimit_value(limit.soft) + ":" + format_rlimit_value(limit.hard);
 }
 
-Result<RlimitSet> rlimits_from_attrs(const std::map<std::string, std::string>& attrs) {
-  RlimitSet out;
-  for (auto it = attrs.lower_bound(std::string(kAttrPrefix));
-       it != attrs.end() && it->first.compare(0, kAttrPrefix.size(), kAttrPrefix) == 0; ++it) {
-    const std::string& key = it->first;
-    auto resource = parse_rlimit_name(std::string_view(key).substr(kAttrPrefix.size()));
-    if (!resource) {
-      return usage_error("attr " + key, "unknown rlimit (expected one of " + rlimit_names() + ")");
-    }
-    auto limit = parse_rlimit_pair(*resource, it->second);
-    if (!limit) {
-      Error e = std::move(limit).error();
-      e.subject = "attr " + key;
-      return e;
-    }
-    out[*resource] = *limit;
-  }
-  return out;
-}
-
-void rlimits_to_attrs(const RlimitSet& set, std::map<std::string, std::string>& attrs) {
-  const std::string prefix(kAttrPrefix);
-  for (auto it = attrs.lower_bound(prefix);
-       it != attrs.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
-    it = attrs.erase(it);
-  }
-  for (const auto& [resource, limit] : set)
-    attrs[rlimit_attr_key(resource)] = format_rlimit_pair(limit);
-}
-
 Result<void> apply_rlimits(const RlimitSet& set) {
   // Check every entry first: a bad one must not leave the process half-limited.
   for (const auto& [resource, limit] : set) {
@@ -199,14 +171,6 @@ Result<RlimitSet> current_rlimits() {
     out[r.resource] = Rlimit{rl.rlim_cur, rl.rlim_max};
   }
   return out;
-}
-
-Result<void> apply_context_rlimits(const ContextState& state) {
-  const std::string what = "rlimits of context " + state.xid.str();
-  auto set = rlimits_from_attrs(state.attrs);
-  if (!set) return std::move(set).error().wrap(what);
-  if (auto r = apply_rlimits(*set); !r) return std::move(r).error().wrap(what);
-  return ok();
 }
 
 Result<void> check_limits_access(Xid caller, const ContextState& target, bool change) {

@@ -30,10 +30,12 @@
 #include <vector>
 
 #include "kernel-shim/cgroup.h"
-#include "kernel-shim/context_table.h"
+#include "kernel-shim/xid.h"
 #include "lib/base/result.h"
 
 namespace vs::shim {
+
+struct ContextState;
 
 // ---- rlimits ----
 
@@ -85,21 +87,14 @@ enum class RlimitScope { kBoth, kSoft, kHard };
 /// follows its ceiling); below a finite soft limit it is an error.
 Result<Rlimit> merge_rlimit(int resource, Rlimit base, rlim_t value, RlimitScope scope);
 
-/// The attribute key of a resource in ContextState::attrs: "rlimit.NAME".
+/// "rlimit.NAME": how the state file (as "attr.rlimit.NAME", context_state.h) and vlimit
+/// --show name a resource.
 std::string rlimit_attr_key(int resource);
 
 /// Parses "SOFT:HARD" (each a value as parse_rlimit_value takes, "inf" for no limit).
 Result<Rlimit> parse_rlimit_pair(int resource, std::string_view text);
 /// "SOFT:HARD" with "inf" for RLIM_INFINITY.
 std::string format_rlimit_pair(const Rlimit& limit);
-
-/// The rlimits recorded in a context's attributes (ContextState::attrs keys "rlimit.NAME",
-/// values "SOFT:HARD"); other keys are ignored. An unknown name or a bad value is a kUsage
-/// error whose subject is the key.
-Result<RlimitSet> rlimits_from_attrs(const std::map<std::string, std::string>& attrs);
-
-/// Replaces every "rlimit.*" key of `attrs` with the entries of `set`.
-void rlimits_to_attrs(const RlimitSet& set, std::map<std::string, std::string>& attrs);
 
 /// setrlimit(2) on the calling process for every entry of `set`, in the order of the
 /// resource numbers. Stops at the first failure: a "setrlimit" error with the name as its
@@ -109,10 +104,6 @@ Result<void> apply_rlimits(const RlimitSet& set);
 
 /// getrlimit(2) of every resource in the table, for the calling process.
 Result<RlimitSet> current_rlimits();
-
-/// rlimits_from_attrs(state.attrs) then apply_rlimits(): what a process entering the context
-/// does. Errors are wrapped with "rlimits of context XID".
-Result<void> apply_context_rlimits(const ContextState& state);
 
 /// Whether a process in context `caller` may read (change = false) or change the limits of
 /// `target`. The host (xid 0) may always. A context may only see and change its own, and

@@ -79,8 +79,7 @@ Result<std::optional<ContextLimits>> change_context_limits(const ContextTable& t
   if (auto r = check_limits_access(*caller, *state, !change.empty()); !r) {
     return std::move(r).error();
   }
-  auto rlimits = rlimits_from_attrs(state->attrs);
-  if (!rlimits) return std::move(rlimits).error();
+  RlimitSet* rlimits = &state->confinement.rlimits;
   if (auto r = merge_into(*rlimits, change.rlimits, change.scope, {}); !r) {
     return std::move(r).error();
   }
@@ -104,7 +103,6 @@ Result<std::optional<ContextLimits>> change_context_limits(const ContextTable& t
     }
   }
   if (!change.rlimits.empty()) {
-    rlimits_to_attrs(*rlimits, state->attrs);
     if (auto r = table.write_state(*state); !r) return std::move(r).error();
   }
   if (!read_back) return std::optional<ContextLimits>();

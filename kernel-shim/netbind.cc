@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 
 #include "kernel-shim/bpf_prog.h"
 #include "kernel-shim/cgroup.h"
@@ -449,18 +450,6 @@ std::string loopback_str(Xid xid) {
   return "127." + std::to_string(b[1]) + "." + std::to_string(b[2]) + ".1";
 }
 
-Result<NetBind> net_bind_from_attrs(const std::map<std::string, std::string>& attrs) {
-  auto it = attrs.find(kNetIpAttr);
-  if (it == attrs.end()) return NetBind{};
-  std::vector<NetAddress> addrs;
-  for (auto w : split_list(it->second)) {
-    auto a = parse_net_address(w);
-    if (!a) return std::move(a).error().wrap(std::string("state attribute ") + kNetIpAttr);
-    addrs.push_back(*a);
-  }
-  return make_net_bind(addrs);
-}
-
 Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
   Plan p = plan_of(xid, bind);
   struct Prog {
@@ -506,16 +495,18 @@ Result<void> refuse_taken_addresses(const ContextTable& table, Xid xid, const Ne
     if (other == xid) continue;
     auto ost = table.read_state(other);
     if (!ost) continue;
-    auto theirs = net_bind_from_attrs(ost->attrs);
-    if (!theirs || theirs->empty()) continue;
+    const NetBind& theirs = ost->net.addrs;
+    if (theirs.empty()) continue;
     for (const auto& mine : bind.all()) {
-      for (const auto& t : theirs->all()) {
+      for (const auto& t : theirs.all()) {
         if (mine != t) continue;
         auto live = table.alive(other);
         if (!live || !*live) break;
         auto addr = format_net_address(mine);
-        return usage_error("--ip", "`" + addr.substr(0, addr.find('/')) +
-                                       "` belongs to context " + other.str());
+        return make_error(
+            ErrorKind::kUsage, "invalid", "--ip",
+            "`" + addr.substr(0, addr.find('/')) + "` belongs to context " + other.str(),
+            EADDRINUSE);
       }
     }
   }
@@ -527,21 +518,31 @@ Result<void> apply_net_bind(const ContextTable& table, Xid xid, const NetBind& b
   if (bind.empty()) return usage_error("--ip", "at least one address is needed");
   auto lk = table.lock(xid, true);
   if (!lk) return std::move(lk).error().wrap(what);
+  return apply_net_bind_locked(table, xid, bind);
+}
+
+Result<void> apply_net_bind_locked(const ContextTable& table, Xid xid, const NetBind& bind,
+                                   const ContextCgroup* cg) {
+  const std::string what = "bind context " + xid.str();
+  if (bind.empty()) return usage_error("--ip", "at least one address is needed");
   auto st = table.read_state(xid);
   if (!st) return std::move(st).error();
-  if (is_isolated(st->attrs)) {
+  if (st->net.isolated) {
     return make_error(ErrorKind::kWrongState, "bind", "context " + xid.str(),
                       "it is in isolated network mode (its addresses are on its eth0)", EINVAL);
   }
   auto nl = net_lock(table);
   if (!nl) return std::move(nl).error().wrap(what);
   if (auto r = refuse_taken_addresses(table, xid, bind); !r) return r;
-  auto cg = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
-  if (!cg) return std::move(cg).error().wrap(what);
+  std::optional<ContextCgroup> opened;
+  if (cg == nullptr) {
+    auto o = ContextCgroup::open(table.layout(), table.config().cgroup, xid);
+    if (!o) return std::move(o).error().wrap(what);
+    opened.emplace(std::move(*o));
+    cg = &*opened;
+  }
   if (auto r = attach_net_bind(cg->v2_fd(), xid, bind); !r) return r;
-  std::string list;
-  for (const auto& a : bind.all()) list += (list.empty() ? "" : ",") + format_net_address(a);
-  st->attrs[kNetIpAttr] = list;
+  st->net.addrs = bind;
   if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);
   return ok();
 }

@@ -21,7 +21,6 @@
 
 #include <array>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +30,7 @@
 
 namespace vs::shim {
 
+class ContextCgroup;
 class ContextTable;
 
 /// One address of a context with its prefix length (the prefix is recorded, not enforced).
@@ -65,23 +65,24 @@ Result<NetBind> make_net_bind(const std::vector<NetAddress>& addrs);
 std::array<uint8_t, 4> loopback_v4(Xid xid);
 std::string loopback_str(Xid xid);
 
-/// The state attribute that records the addresses ("net.ip" = comma list).
-inline constexpr const char* kNetIpAttr = "net.ip";
-/// The addresses recorded in a context's attributes (empty if none).
-Result<NetBind> net_bind_from_attrs(const std::map<std::string, std::string>& attrs);
-
 /// Builds, loads and attaches the eight programs to the cgroup v2 directory `cgroup_fd`.
 /// Errors: the bpf(2) call that failed (with the verifier log's last line, if any).
 Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind);
 
-/// Refuses (usage error naming the other context) an address of `bind` that another live
-/// context has, in either network mode. The caller holds the network lock (netiso.h
-/// net_lock()) until it has recorded the addresses, so two starts cannot both pass.
+/// Refuses (usage error naming the other context, code EADDRINUSE) an address of `bind` that
+/// another live context has, in either network mode. The caller holds the network lock
+/// (netiso.h net_lock()) until it has recorded the addresses, so two starts cannot both pass.
 Result<void> refuse_taken_addresses(const ContextTable& table, Xid xid, const NetBind& bind);
 
-/// Gives context `xid` the addresses `bind`: under the context's lock, refuses (usage error)
-/// an address another live context has (under the network lock), attaches the programs and
-/// records "net.ip". A context in isolated mode is a wrong-state error.
+/// Gives context `xid` the addresses `bind`: under the context's lock, refuses (usage error,
+/// EADDRINUSE) an address another live context has (under the network lock), attaches the
+/// programs and records the addresses in its state (NetState::addrs, replacing any). A
+/// context in isolated mode is a wrong-state error.
 Result<void> apply_net_bind(const ContextTable& table, Xid xid, const NetBind& bind);
+
+/// apply_net_bind() by a caller that holds the context's lock already; `cg`, if given, is the
+/// context's cgroup (a creator's host_setup, context.h), else it is opened.
+Result<void> apply_net_bind_locked(const ContextTable& table, Xid xid, const NetBind& bind,
+                                   const ContextCgroup* cg = nullptr);
 
 }  // namespace vs::shim

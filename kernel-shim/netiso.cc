@@ -12,21 +12,11 @@
 #include "kernel-shim/nat.h"
 #include "kernel-shim/rtnl.h"
 #include "lib/base/fs_at.h"
-#include "lib/base/parse.h"
 #include "lib/base/scope_exit.h"
 #include "lib/base/unique_fd.h"
 
 namespace vs::shim {
 namespace {
-
-using Attrs = std::map<std::string, std::string>;
-
-constexpr const char* kAttrLink = "net.link";
-constexpr const char* kAttrIf = "net.if";
-constexpr const char* kAttrVeth = "net.veth";
-constexpr const char* kAttrBridge = "net.bridge";
-constexpr const char* kAttrGw = "net.gw";
-constexpr const char* kAttrNat = "net.nat";
 
 std::string hostns_dir(const ContextTable& table, Xid xid) {
   return table.entry_dir(xid) + "/hostns";
@@ -46,12 +36,6 @@ Result<void> no_accept_ra(const std::string& ifname) {
   auto r = write_file("/proc/sys/net/ipv6/conf/" + ifname + "/accept_ra", "0");
   if (!r && r.error().code == ENOENT) return ok();
   return r;
-}
-
-std::string join_addrs(const std::vector<NetAddress>& v) {
-  std::string s;
-  for (const auto& a : v) s += (s.empty() ? "" : ",") + format_net_address(a);
-  return s;
 }
 
 // The bridge's first IPv4 address with the guest's prefix: the default gateway.
@@ -130,42 +114,24 @@ UniqueFd open_hostns(const ContextTable& table, Xid xid) {
   return UniqueFd(::open((hostns_dir(table, xid) + "/net").c_str(), O_RDONLY | O_CLOEXEC));
 }
 
-Result<void> teardown_locked(const ContextTable& table, Xid xid, const Attrs& attrs);
+Result<void> teardown_locked(const ContextTable& table, Xid xid, const NetState& net);
 
 }  // namespace
 
 std::string host_veth_name(Xid xid) { return "vsv" + xid.str(); }
 std::string nat_comment(Xid xid) { return "vserver xid " + xid.str(); }
 
-bool is_isolated(const Attrs& attrs) {
-  auto it = attrs.find(kNetModeAttr);
-  return it != attrs.end() && it->second == "isolated";
-}
-
-Result<NetInfo> net_info(const Attrs& attrs, bool has_netns) {
+NetInfo net_info(const NetState& net, bool has_netns) {
   NetInfo info;
-  auto get = [&](const char* k) {
-    auto it = attrs.find(k);
-    return it == attrs.end() ? std::string() : it->second;
-  };
-  auto bind = net_bind_from_attrs(attrs);
-  if (!bind) return std::move(bind).error();
-  info.addrs = bind->all();
-  if (is_isolated(attrs)) {
+  info.addrs = net.addrs.all();
+  if (const auto& iso = net.isolated) {
     info.mode = "isolated";
-    info.link = get(kAttrLink);
-    info.ifname = get(kAttrIf);
-    info.host_if = get(kAttrVeth);
-    info.device = get(kAttrBridge);
-    info.nat = !get(kAttrNat).empty();
-    // A named string: split_list() returns views into it (a temporary would be gone before
-    // the loop body runs).
-    const std::string gws = get(kAttrGw);
-    for (auto w : split_list(gws)) {
-      auto a = parse_net_address(w);
-      if (!a) return std::move(a).error().wrap(std::string("state attribute ") + kAttrGw);
-      info.gateways.push_back(*a);
-    }
+    info.link = iso->link == IsoLink::kVeth ? "veth" : "macvlan";
+    info.ifname = iso->ifname;
+    info.host_if = iso->host_veth;
+    info.device = iso->device;
+    info.nat = iso->nat;
+    info.gateways = iso->gateways;
   } else if (!info.addrs.empty()) {
     info.mode = "shared";
   } else {
@@ -225,7 +191,7 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
                       "mode)",
                       EINVAL);
   }
-  if (st->attrs.count(kNetIpAttr) || st->attrs.count(kNetModeAttr)) {
+  if (st->net.any()) {
     return make_error(ErrorKind::kWrongState, "isolated network", "context " + xid.str(),
                       "its network is set up already", EEXIST);
   }
@@ -263,11 +229,8 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
   // Record first, then make: whatever exists at a crash is in the state for the reaper.
   Transaction undo;
   undo.on_rollback([&] {
-    (void)teardown_locked(table, xid, st->attrs);
-    for (const char* k : {kNetModeAttr, kAttrLink, kAttrIf, kAttrVeth, kAttrBridge, kAttrGw,
-                          kAttrNat, kNetIpAttr}) {
-      st->attrs.erase(k);
-    }
+    (void)teardown_locked(table, xid, st->net);
+    st->net = NetState{};
     (void)table.write_state(*st);
   });
   if (auto r = pin_namespaces(table.config().proc_root, ::getpid(), CLONE_NEWNET,
@@ -275,13 +238,13 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
       !r) {
     return std::move(r).error().wrap(what);
   }
-  st->attrs[kNetModeAttr] = "isolated";
-  st->attrs[kAttrLink] = spec.link == IsoLink::kVeth ? "veth" : "macvlan";
-  st->attrs[kAttrIf] = spec.ifname;
-  st->attrs[kAttrBridge] = spec.device;
-  if (spec.link == IsoLink::kVeth) st->attrs[kAttrVeth] = host_veth_name(xid);
-  if (spec.nat) st->attrs[kAttrNat] = "1";
-  st->attrs[kNetIpAttr] = join_addrs(spec.addrs.all());
+  IsolatedNet& iso = st->net.isolated.emplace();
+  iso.link = spec.link;
+  iso.ifname = spec.ifname;
+  iso.device = spec.device;
+  if (spec.link == IsoLink::kVeth) iso.host_veth = host_veth_name(xid);
+  iso.nat = spec.nat;
+  st->net.addrs = spec.addrs;
   if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);
 
   std::vector<NetAddress> gateways = spec.gateways;
@@ -305,7 +268,7 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
     }
   }
   if (!gateways.empty()) {
-    st->attrs[kAttrGw] = join_addrs(gateways);
+    st->net.isolated->gateways = gateways;
     if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);
   }
   undo.commit();
@@ -315,21 +278,19 @@ Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const Isolat
 namespace {
 
 // teardown_isolated_net() for a caller that holds the network lock.
-Result<void> teardown_locked(const ContextTable& table, Xid xid, const Attrs& attrs) {
+Result<void> teardown_locked(const ContextTable& table, Xid xid, const NetState& net) {
   std::optional<Error> first;
   auto note = [&](Result<void> r) {
     if (!r && r.error().kind != ErrorKind::kNotFound && !first) first = std::move(r).error();
   };
-  auto get = [&](const char* k) {
-    auto it = attrs.find(k);
-    return it == attrs.end() ? std::string() : it->second;
-  };
+  // Without a record (a state that could not be read): only the host namespace pin.
+  const IsolatedNet iso = net.isolated.value_or(IsolatedNet{});
   UniqueFd hostns = open_hostns(table, xid);
   Result<Rtnl> host = hostns ? Rtnl::open_in(hostns.get(), "host of context " + xid.str())
                              : Rtnl::open();
   if (host) {
     // The host end first: its peer (the guest's eth0) goes with it at once.
-    if (std::string hv = get(kAttrVeth); !hv.empty()) {
+    if (const std::string& hv = iso.host_veth; !hv.empty()) {
       auto l = host->link(hv);
       if (l) note(host->del_link(l->index, hv));
     }
@@ -338,7 +299,7 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const Attrs& at
   }
   // A macvlan lives in the context's namespace only: deleted there (a rolled-back setup
   // may be retried; a reaped context's namespace would take it along anyway).
-  if (std::string itf = get(kAttrIf); get(kAttrLink) == "macvlan" && !itf.empty()) {
+  if (const std::string& itf = iso.ifname; iso.link == IsoLink::kMacvlan && !itf.empty()) {
     UniqueFd guest_ns(::open((table.ns_dir(xid) + "/net").c_str(), O_RDONLY | O_CLOEXEC));
     if (guest_ns) {
       auto guest = Rtnl::open_in(guest_ns.get(), "context " + xid.str());
@@ -348,9 +309,9 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const Attrs& at
       }
     }
   }
-  if (!get(kAttrNat).empty()) note(remove_nat_rules(hostns ? hostns.get() : -1, xid));
-  std::string br = get(kAttrBridge);
-  if (host && get(kAttrLink) == "veth" && !br.empty()) {
+  if (iso.nat) note(remove_nat_rules(hostns ? hostns.get() : -1, xid));
+  const std::string& br = iso.device;
+  if (host && net.isolated && iso.link == IsoLink::kVeth && !br.empty()) {
     // Only a bridge we made, and only when no guest (or anyone) uses it any more.
     auto all = host->links();
     if (all) {
@@ -373,10 +334,10 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const Attrs& at
 
 }  // namespace
 
-Result<void> teardown_isolated_net(const ContextTable& table, Xid xid, const Attrs& attrs) {
+Result<void> teardown_isolated_net(const ContextTable& table, Xid xid, const NetState& net) {
   auto nl = net_lock(table);
   if (!nl) return std::move(nl).error();
-  return teardown_locked(table, xid, attrs);
+  return teardown_locked(table, xid, net);
 }
 
 }  // namespace vs::shim

@@ -5,11 +5,10 @@
 //
 // "Host" is the network namespace of the process that sets the network up; it is pinned as
 // RUNDIR/<xid>/hostns/net so the context's reaper, wherever it runs, cleans up in the right
-// namespace. What was made is recorded in the state attributes before it is made:
-//
-//   net.mode=isolated   net.link=veth|macvlan   net.if=eth0   net.ip=ADDR/P,...
-//   net.veth=vsv<xid>   (host end)   net.bridge=BR (or the macvlan parent)
-//   net.gw=ADDR,...     net.nat=1    (rules tagged with comment "vserver xid <xid>")
+// namespace. What was made is recorded in the context's state before it is made (NetState
+// with its IsolatedNet, context_state.h): the link kind, the interface inside, the host end
+// of a veth ("vsv<xid>"), the bridge or macvlan parent, the gateways, and whether there are
+// NAT rules (tagged with the comment "vserver xid <xid>").
 //
 // ContextTable::reap() calls teardown_isolated_net(): it deletes the host end of the veth
 // (its peer goes with it; it would also go with the namespace, asynchronously), deletes
@@ -23,11 +22,11 @@
 // recording of the addresses, and bridge creation with bridge removal.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "kernel-shim/context_state.h"
 #include "kernel-shim/netbind.h"
 #include "kernel-shim/xid.h"
 #include "lib/base/flock.h"
@@ -36,8 +35,6 @@
 namespace vs::shim {
 
 class ContextTable;
-
-enum class IsoLink { kVeth, kMacvlan };
 
 struct IsolatedNetSpec {
   IsoLink link = IsoLink::kVeth;
@@ -55,7 +52,6 @@ struct IsolatedNetSpec {
 
 /// The alias vserver gives a bridge it creates (how teardown knows it may delete it).
 inline constexpr const char* kBridgeAlias = "vserver-managed";
-inline constexpr const char* kNetModeAttr = "net.mode";
 
 /// The host end's name for a context: "vsv<xid>".
 std::string host_veth_name(Xid xid);
@@ -74,11 +70,10 @@ Result<void> check_isolated_net_spec(const IsolatedNetSpec& spec);
 Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const IsolatedNetSpec& spec,
                                 bool lock_held = false);
 
-/// Removes the host-side pieces recorded in `attrs` (see above) and the host namespace pin.
+/// Removes the host-side pieces recorded in `net` (see above) and the host namespace pin.
 /// Best effort, idempotent; returns the first error. Called by ContextTable::reap() under
 /// the context's lock, before the context's namespaces are unpinned.
-Result<void> teardown_isolated_net(const ContextTable& table, Xid xid,
-                                   const std::map<std::string, std::string>& attrs);
+Result<void> teardown_isolated_net(const ContextTable& table, Xid xid, const NetState& net);
 
 /// What `chbind --show` prints: a context's network as recorded in its state.
 struct NetInfo {
@@ -93,10 +88,7 @@ struct NetInfo {
   bool nat = false;
 };
 /// `has_netns`: the context has a network namespace of its own.
-Result<NetInfo> net_info(const std::map<std::string, std::string>& attrs, bool has_netns);
-
-/// True if the attributes record an isolated network setup.
-bool is_isolated(const std::map<std::string, std::string>& attrs);
+NetInfo net_info(const NetState& net, bool has_netns);
 
 /// The table-wide network lock RUNDIR/net.lock (see above).
 Result<FileLock> net_lock(const ContextTable& table);

@@ -40,17 +40,15 @@ struct SeccompSpec {
   std::vector<std::string> allow;
   std::vector<std::string> deny;  ///< EPERM, whatever the profile and the capabilities say
 
-  /// Writes the context attributes this module owns: "seccomp" (default|none) and, when not
-  /// empty, "seccomp.allow" and "seccomp.deny" (comma lists). Other keys are left alone;
-  /// stale seccomp.allow/seccomp.deny keys are removed.
-  void to_attrs(std::map<std::string, std::string>& attrs) const;
-  /// Reads them back. Keys outside "seccomp"/"seccomp.*" are ignored; a missing "seccomp"
-  /// means the default profile. Unknown seccomp keys, values other than default|none, and
-  /// names that are not syscalls are usage errors naming the key and the word.
-  static Result<SeccompSpec> from_attrs(const std::map<std::string, std::string>& attrs);
-
   bool operator==(const SeccompSpec&) const = default;
 };
+
+/// Parses a comma list of syscall names ("keyctl,add_key"; empty: none), as the state file
+/// records a spec's allow and deny lists (context_state.h). An empty word or a name that is
+/// not a syscall is a usage error whose subject is `key`.
+Result<std::vector<std::string>> parse_syscall_list(std::string_view list, const std::string& key);
+/// "keyctl,add_key": what parse_syscall_list() reads.
+std::string format_syscall_list(const std::vector<std::string>& names);
 
 /// Parses a change list as given on the command line: "keyctl,-ptrace". NAME or +NAME
 /// allows, -NAME, ~NAME or !NAME denies. An empty list is no change. Empty words, unknown

@@ -1,5 +1,5 @@
 // A guest's seccomp settings by name (kernel-shim/seccomp.h): syscall names resolved,
-// change lists parsed and formatted, the context attributes written and read back.
+// change lists parsed and formatted, the syscall lists of the state file (context_state.h).
 #include <array>
 #include <set>
 
@@ -148,47 +148,16 @@ std::string format_seccomp_changes(const SeccompSpec& spec) {
   return out;
 }
 
-void SeccompSpec::to_attrs(std::map<std::string, std::string>& attrs) const {
-  attrs["seccomp"] = enabled ? "default" : "none";
-  if (allow.empty()) {
-    attrs.erase("seccomp.allow");
-  } else {
-    attrs["seccomp.allow"] = join(allow);
+Result<std::vector<std::string>> parse_syscall_list(std::string_view list, const std::string& key) {
+  std::vector<std::string> names;
+  if (list.empty()) return names;
+  for (std::string_view word : split_commas(list)) {
+    if (!resolve_syscall(word)) return name_error(key, word);
+    names.emplace_back(word);
   }
-  if (deny.empty()) {
-    attrs.erase("seccomp.deny");
-  } else {
-    attrs["seccomp.deny"] = join(deny);
-  }
+  return names;
 }
 
-Result<SeccompSpec> SeccompSpec::from_attrs(const std::map<std::string, std::string>& attrs) {
-  SeccompSpec spec;
-  for (const auto& [key, value] : attrs) {
-    if (key != "seccomp" && key.rfind("seccomp.", 0) != 0) continue;
-    if (key == "seccomp") {
-      if (value == "default") {
-        spec.enabled = true;
-      } else if (value == "none") {
-        spec.enabled = false;
-      } else {
-        return usage_error(key, "unknown value `" + value + "` (expected default or none)");
-      }
-    } else if (key == "seccomp.allow" || key == "seccomp.deny") {
-      auto& names = key == "seccomp.allow" ? spec.allow : spec.deny;
-      if (value.empty()) continue;
-      for (std::string_view word : split_commas(value)) {
-        if (!resolve_syscall(word)) return name_error(key, word);
-        names.emplace_back(word);
-      }
-    } else {
-      return usage_error(key,
-                         "unknown seccomp attribute (expected seccomp, seccomp.allow or "
-                         "seccomp.deny)");
-    }
-  }
-  if (auto r = validate(spec); !r) return std::move(r).error();
-  return spec;
-}
+std::string format_syscall_list(const std::vector<std::string>& names) { return join(names); }
 
 }  // namespace vs::shim

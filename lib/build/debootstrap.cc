@@ -219,10 +219,10 @@ Result<int> run_confined(const shim::ContextTable& table, const ConfinedRun& run
   spec.namespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   if (!run.host_network) spec.namespaces |= CLONE_NEWNET;
   spec.endsetup = true;
-  // No attributes: the secure defaults (caps.h default_guest_bcaps(), seccomp default
-  // profile). They hold all that debootstrap and dpkg need: CHOWN, DAC_OVERRIDE, FOWNER,
-  // FSETID, SETUID, SETGID, SETFCAP, SYS_CHROOT.
-  spec.attrs = {};
+  // The default confinement: the secure defaults (caps.h default_guest_bcaps(), seccomp
+  // default profile). They hold all that debootstrap and dpkg need: CHOWN, DAC_OVERRIDE,
+  // FOWNER, FSETID, SETUID, SETGID, SETFCAP, SYS_CHROOT.
+  spec.confinement = {};
   spec.pin = shim::NsSet{0};  // nothing ever enters a stage
   // A killed build takes its stage with it: no debootstrap downloading on as an orphan.
   spec.dies_with_creator = true;

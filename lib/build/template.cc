@@ -344,13 +344,14 @@ shim::CapMask extraction_bcaps(bool keep_devices) {
   return caps;
 }
 
-// Sealed from the start; no attributes but the bounding set, so the default seccomp profile.
+// Sealed from the start; nothing but the bounding set confines it beyond the defaults (the
+// default seccomp profile).
 shim::CreateSpec extraction_context(const GuestRootSpec* root, bool keep_devices) {
   shim::CreateSpec spec;
   spec.namespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
                     CLONE_NEWCGROUP;
   spec.endsetup = true;
-  spec.attrs = {{"bcaps", shim::format_caps(extraction_bcaps(keep_devices))}};
+  spec.confinement.bcaps = extraction_bcaps(keep_devices);
   // No entrant ever joins it: nothing to pin.
   spec.pin = shim::NsSet{0};
   spec.child_setup = [root]() -> Result<void> {

@@ -39,15 +39,15 @@ using shim::Xid;
 
 using Clock = std::chrono::steady_clock;
 
-// The context's attributes from the guest's configuration: what confines its processes.
-shim::Attributes guest_attrs(const GuestConfig& g) {
-  shim::Attributes attrs;
-  attrs["bcaps"] = shim::format_caps(g.bcaps);
-  if (!g.ccaps.empty()) attrs["ccaps"] = g.ccaps;
-  if (!g.flags.empty()) attrs["flags"] = g.flags;
-  g.seccomp.to_attrs(attrs);
-  shim::rlimits_to_attrs(g.rlimits, attrs);
-  return attrs;
+// What confines the guest's processes, from its configuration.
+shim::Confinement guest_confinement(const GuestConfig& g) {
+  shim::Confinement c;
+  c.bcaps = g.bcaps;
+  c.ccaps = g.ccaps;
+  c.flags = g.flags;
+  c.seccomp = g.seccomp;
+  c.rlimits = g.rlimits;
+  return c;
 }
 
 // The v1 hierarchies a guest needs: accounting and the usual limits (cpu, cpuacct, memory,
@@ -307,7 +307,7 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   spec.argv = effective_init_command(g);
   spec.env = guest_init_env();
   spec.init_title = "vserver-init: " + g.name;
-  spec.attrs = guest_attrs(g);
+  spec.confinement = guest_confinement(g);
   spec.v1_controllers = guest_v1_controllers(table, g);
   spec.setup_early = !rootspec.cgroup_read_only;  // the guest root needs no cgroup namespace
   // Entrants join through the init's pidfd, so a guest needs no pins; the isolated network
@@ -355,22 +355,12 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
     if (!bind->empty()) {
       // Checked and recorded under the table-wide network lock: of two guests with one
       // address, one starts and the other is refused.
-      auto nl = shim::net_lock(table);
-      if (!nl) return std::move(nl).error().wrap(what);
-      if (auto r = shim::refuse_taken_addresses(table, xid, *bind); !r) {
-        return make_error(ErrorKind::kWrongState, "start", g.name, r.error().detail, EADDRINUSE);
-      }
-      if (auto r = shim::attach_net_bind(cg.v2_fd(), xid, *bind); !r) {
+      if (auto r = shim::apply_net_bind_locked(table, xid, *bind, &cg); !r) {
+        if (r.error().code == EADDRINUSE) {
+          return make_error(ErrorKind::kWrongState, "start", g.name, r.error().detail, EADDRINUSE);
+        }
         return std::move(r).error().wrap(what);
       }
-      auto st = table.read_state(xid);
-      if (!st) return std::move(st).error().wrap(what);
-      std::string list;
-      for (const auto& a : bind->all()) {
-        list += (list.empty() ? "" : ",") + shim::format_net_address(a);
-      }
-      st->attrs[shim::kNetIpAttr] = list;
-      if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);
     }
     if (*isolated) {
       if (auto r = shim::setup_isolated_net(table, xid, **isolated, true); !r) {

@@ -307,5 +307,37 @@ TEST(Attributes, ABadWordChangesNothingAndNoContextIsNotFound) {
   EXPECT_EQ(set.error().kind, ErrorKind::kNotFound) << set.error().message();
 }
 
+// A state file that does not parse (context_state.h) is an error naming the file and the
+// line, for the API and the tools alike; nothing is changed, nothing crashes.
+TEST(Attributes, AMalformedStateFileIsAnErrorNamingIt) {
+  shim::ContextTable table(shim_config());
+  ASSERT_TRUE(table.prepare());
+  SleeperContext ctx(table, shim::Xid(41123));
+  ASSERT_TRUE(ctx.running());
+  const std::string state_file = table.entry_dir(shim::Xid(41123)) + "/state";
+  const std::string good = run_cmd({"cat", state_file}).out;
+  ASSERT_NE(good.find("\nattr.seccomp=default\n"), std::string::npos) << good;
+  const std::string bad = good + "attr.bcaps=CAP_KILL,junk\n";
+  ASSERT_EQ(run_cmd({"sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", bad, state_file}).status, 0);
+
+  auto view = shim::read_attributes(table, shim::Xid(41123));
+  ASSERT_FALSE(view);
+  const std::string m = view.error().message();
+  EXPECT_NE(m.find(state_file + ":"), std::string::npos) << m;
+  EXPECT_NE(m.find("attr.bcaps"), std::string::npos) << m;
+  EXPECT_NE(m.find("junk"), std::string::npos) << m;
+
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"vattribute", "--xid", "41123", "--get"},
+           {"vattribute", "--xid", "41123", "--set", "--flag", "private"},
+           {"chbind", "--xid", "41123", "--show"}}) {
+    auto r = tool(args[0], std::vector<std::string>(args.begin() + 1, args.end()));
+    EXPECT_EQ(r.status, 1) << args[0] << " " << args[1] << ": " << r.err;
+    EXPECT_NE(r.err.find(state_file + ":"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(run_cmd({"cat", state_file}).out, bad) << "a failed change rewrote the file";
+  ASSERT_EQ(run_cmd({"sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", good, state_file}).status, 0);
+}
+
 }  // namespace
 }  // namespace vs::test

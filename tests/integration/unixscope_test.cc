@@ -393,7 +393,7 @@ TEST_F(UnixScope, GuestsOwnAbstractSocketsWorkForItsProcessesAndEntrants) {
   ASSERT_TRUE(table.prepare());
   auto state = table.lookup(Xid(41303));
   ASSERT_TRUE(state) << state.error().message();
-  EXPECT_EQ(state->unix_scope, mechanism);
+  EXPECT_EQ(vs::shim::unix_scope_name(state->unix_scope), mechanism);
   EXPECT_EQ(lsm_programs_of(41303), mechanism == "bpf-lsm" ? 2 : 0);
   // The programs let an entrant reach the context's sockets; a Landlock domain cannot be
   // joined, so an entrant has one of its own beside the guest's and cannot (unixscope.h).
@@ -521,7 +521,7 @@ TEST_F(UnixScope, SharedStackContextIsScopedOrWarned) {
   ASSERT_TRUE(table.prepare());
   auto state = table.lookup(Xid(41311));
   ASSERT_TRUE(state) << state.error().message();
-  EXPECT_EQ(state->unix_scope, mechanism);
+  EXPECT_EQ(vs::shim::unix_scope_name(state->unix_scope), mechanism);
   EXPECT_EQ(lsm_programs_of(41311), mechanism == "bpf-lsm" ? 2 : 0);
   if (mechanism.empty()) {
     // The context runs, unconfined, and the administrator is told so once, with the reason.

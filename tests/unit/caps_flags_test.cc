@@ -53,15 +53,6 @@ TEST(Caps, DefaultIsDockersSetWithoutNetRawAndMknod) {
   EXPECT_NE(m & bit(CAP_CHOWN), 0u);
 }
 
-TEST(Caps, AttributesDefaultToTheGuestSetAndCcapsGrantTheirBits) {
-  EXPECT_EQ(*bcaps_from_attrs({}), default_guest_bcaps());
-  EXPECT_EQ(*bcaps_from_attrs({{"bcaps", "CAP_KILL"}, {"ccaps", "set_rlimit"}}),
-            bit(CAP_KILL) | bit(CAP_SYS_RESOURCE));
-  auto bad = bcaps_from_attrs({{"bcaps", "CAP_KILL,junk"}});
-  ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message().find("bcaps"), std::string::npos);
-}
-
 TEST(Ccaps, SupportedRefusedAndUnknown) {
   EXPECT_EQ(*normalize_ccaps("", "SET_RLIMIT"), "set_rlimit");
   EXPECT_EQ(*normalize_ccaps("set_rlimit", "~set_rlimit"), "");

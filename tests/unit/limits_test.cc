@@ -1,6 +1,6 @@
-// kernel-shim/limits.cc without root: rlimit names and values, the "rlimit.NAME=SOFT:HARD"
-// attributes, setrlimit in a child, and the access rule. The cgroup limits are in
-// limits_cgroup_test.cc.
+// kernel-shim/limits.cc without root: rlimit names and values, setrlimit in a child, and the
+// access rule. The cgroup limits are in limits_cgroup_test.cc; the state file's
+// "attr.rlimit.NAME=SOFT:HARD" lines in context_state_test.cc.
 #include "kernel-shim/limits.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel-shim/context_state.h"
 #include "tests/support/run_in_child.h"
 
 namespace vs::shim {
@@ -138,47 +139,6 @@ TEST(RlimitValues, SoftAboveHardIsAUsageErrorWhateverSetsIt) {
   EXPECT_EQ(pair.error().kind, ErrorKind::kUsage);
 }
 
-// ---- attributes ----
-
-TEST(RlimitAttrs, RoundTripThroughTheContextStateFile) {
-  RlimitSet set{{RLIMIT_NOFILE, {100, 200}},
-                {RLIMIT_CORE, {0, RLIM_INFINITY}},
-                {RLIMIT_AS, {RLIM_INFINITY, RLIM_INFINITY}}};
-  ContextState st;
-  st.xid = Xid(4242);
-  st.attrs["bcaps"] = "CHOWN";
-  st.attrs["rlimit.stack"] = "1:2";  // replaced: not in the new set
-  rlimits_to_attrs(set, st.attrs);
-  const std::map<std::string, std::string> want{{"bcaps", "CHOWN"},
-                                                {"rlimit.as", "inf:inf"},
-                                                {"rlimit.core", "0:inf"},
-                                                {"rlimit.nofile", "100:200"}};
-  EXPECT_EQ(st.attrs, want);
-  EXPECT_NE(st.serialize().find("attr.rlimit.nofile=100:200\n"), std::string::npos);
-  auto parsed = ContextState::parse(st.serialize(), "state");
-  ASSERT_TRUE(parsed) << parsed.error().message();
-  auto back = rlimits_from_attrs(parsed->attrs);
-  ASSERT_TRUE(back) << back.error().message();
-  EXPECT_EQ(*back, set);
-  RlimitSet none;
-  rlimits_to_attrs(none, st.attrs);
-  EXPECT_EQ(st.attrs, (std::map<std::string, std::string>{{"bcaps", "CHOWN"}}));
-}
-
-TEST(RlimitAttrs, BadEntriesNameTheirKey) {
-  const std::vector<std::pair<std::string, std::string>> bad{
-      {"rlimit.bogus", "1:1"},  {"rlimit.nofile", "100"},   {"rlimit.nofile", "200:100"},
-      {"rlimit.nofile", "x:1"}, {"rlimit.nofile", "1:1:1"}, {"rlimit.", "1:1"},
-  };
-  for (const auto& [key, value] : bad) {
-    std::map<std::string, std::string> attrs{{"caps", "x"}, {key, value}};
-    auto r = rlimits_from_attrs(attrs);
-    ASSERT_FALSE(r) << key << "=" << value;
-    EXPECT_EQ(r.error().kind, ErrorKind::kUsage);
-    EXPECT_EQ(r.error().subject, "attr " + key) << value;
-  }
-}
-
 // ---- setrlimit (in a child: the test process keeps its limits) ----
 
 TEST(ApplyRlimits, SetsEveryEntryOnTheCallingProcess) {
@@ -231,25 +191,6 @@ TEST(ApplyRlimits, RaisingAHardLimitWithoutPrivilegeIsEPERMNamingTheLimit) {
     if (r.error().code != EPERM) return "not EPERM: " + r.error().message();
     if (r.error().op != "setrlimit" || r.error().subject != "nofile 32:32") {
       return "wrong op/subject: " + r.error().message();
-    }
-    return "";
-  });
-}
-
-TEST(ApplyRlimits, ContextStateAttrsAreApplied) {
-  test::run_in_child([]() -> std::string {
-    ContextState st;
-    st.xid = Xid(4243);
-    st.attrs["rlimit.nofile"] = "48:96";
-    if (auto r = apply_context_rlimits(st); !r) return r.error().message();
-    struct rlimit nofile {};
-    ::getrlimit(RLIMIT_NOFILE, &nofile);
-    if (nofile.rlim_cur != 48 || nofile.rlim_max != 96) return "nofile not 48:96";
-    st.attrs["rlimit.nofile"] = "bad";
-    auto bad = apply_context_rlimits(st);
-    if (bad) return "a bad attribute was applied";
-    if (bad.error().message().find("rlimits of context 4243") == std::string::npos) {
-      return "no context in: " + bad.error().message();
     }
     return "";
   });

@@ -1,5 +1,5 @@
 // A guest's seccomp settings by name (kernel-shim/seccomp_spec.cc): change lists, syscall
-// names and their errors, validation, and the context attributes.
+// names and their errors, validation, and the state file's syscall lists.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -110,66 +110,29 @@ TEST(ResolveSyscall, LibseccompNamesAndNewerOnes) {
 #endif
 }
 
-// ---- attributes -----------------------------------------------------------------------
+// ---- the state file's lists (context_state.h) ----------------------------------------
 
-TEST(SeccompAttrs, RoundTrip) {
-  std::vector<SeccompSpec> specs(4);
-  specs[1].enabled = false;
-  specs[2].allow = {"keyctl", "add_key"};
-  specs[3].allow = {"keyctl"};
-  specs[3].deny = {"getcwd", "chroot"};
-  for (const auto& spec : specs) {
-    std::map<std::string, std::string> attrs{{"caps.bounding", "x"}};
-    spec.to_attrs(attrs);
-    EXPECT_EQ(attrs.at("caps.bounding"), "x") << "other modules' keys are left alone";
-    EXPECT_EQ(attrs.at("seccomp"), spec.enabled ? "default" : "none");
-    auto back = SeccompSpec::from_attrs(attrs);
+TEST(SyscallList, RoundTrip) {
+  for (std::vector<std::string> names :
+       {std::vector<std::string>{}, {"keyctl"}, {"keyctl", "add_key", "getcwd"}}) {
+    auto back = parse_syscall_list(format_syscall_list(names), "seccomp.allow");
     ASSERT_TRUE(back) << back.error().message();
-    EXPECT_EQ(*back, spec) << format_seccomp_changes(spec);
+    EXPECT_EQ(*back, names);
   }
 }
 
-TEST(SeccompAttrs, Keys) {
-  SeccompSpec s;
-  s.allow = {"keyctl", "add_key"};
-  s.deny = {"getcwd"};
-  std::map<std::string, std::string> attrs;
-  s.to_attrs(attrs);
-  EXPECT_EQ(attrs, (std::map<std::string, std::string>{{"seccomp", "default"},
-                                                       {"seccomp.allow", "keyctl,add_key"},
-                                                       {"seccomp.deny", "getcwd"}}));
-  SeccompSpec{}.to_attrs(attrs);
-  EXPECT_EQ(attrs, (std::map<std::string, std::string>{{"seccomp", "default"}}))
-      << "stale change lists are removed";
-}
-
-TEST(SeccompAttrs, MissingMeansDefault) {
-  auto r = SeccompSpec::from_attrs({{"caps.bounding", "x"}, {"seccompx", "?"}});
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(*r, SeccompSpec{});
-}
-
-TEST(SeccompAttrs, BadValuesNameKeyAndWord) {
-  struct Case {
-    std::map<std::string, std::string> attrs;
-    const char* key;
-    const char* word;
-  };
-  const Case cases[] = {
-      {{{"seccomp", "off"}}, "seccomp", "off"},
-      {{{"seccomp.allow", "keyctl,fooo"}}, "seccomp.allow", "fooo"},
-      {{{"seccomp.deny", "-getcwd"}}, "seccomp.deny", "-getcwd"},
-      {{{"seccomp.allow", "keyctl,,add_key"}}, "seccomp.allow", "empty"},
-      {{{"seccomp.foo", "bar"}}, "seccomp.foo", "unknown seccomp attribute"},
-      {{{"seccomp.allow", "keyctl"}, {"seccomp.deny", "keyctl"}}, "seccomp", "keyctl"},
-  };
-  for (const auto& c : cases) {
-    auto r = SeccompSpec::from_attrs(c.attrs);
-    ASSERT_FALSE(r) << "accepted " << c.key;
+TEST(SyscallList, BadWordsNameKeyAndWord) {
+  const std::pair<const char*, const char*> cases[] = {{"keyctl,fooo", "fooo"},
+                                                       {"-getcwd", "-getcwd"},
+                                                       {"keyctl,,add_key", "empty"},
+                                                       {",", "empty"}};
+  for (const auto& [list, word] : cases) {
+    auto r = parse_syscall_list(list, "seccomp.deny");
+    ASSERT_FALSE(r) << "accepted " << list;
     EXPECT_EQ(r.error().kind, ErrorKind::kUsage);
     std::string m = r.error().message();
-    EXPECT_NE(m.find(std::string("`") + c.key + "`"), std::string::npos) << m;
-    EXPECT_NE(m.find(c.word), std::string::npos) << m;
+    EXPECT_NE(m.find("`seccomp.deny`"), std::string::npos) << m;
+    EXPECT_NE(m.find(word), std::string::npos) << m;
   }
 }
 

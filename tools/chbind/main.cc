@@ -43,23 +43,22 @@ std::string addr_only(const vs::shim::NetAddress& a) {
 int show(const ContextTable& table, Xid xid) {
   auto st = table.lookup(xid);
   if (!st) return vs::tool::report(kTool, st.error());
-  auto info = vs::shim::net_info(st->attrs, (st->namespaces & CLONE_NEWNET) != 0);
-  if (!info) return vs::tool::report(kTool, info.error());
-  std::printf("mode %s\n", info->mode.c_str());
-  if (info->mode == "isolated") {
-    if (info->link == "veth") {
-      std::printf("interface %s veth %s bridge %s\n", info->ifname.c_str(),
-                  info->host_if.c_str(), info->device.c_str());
+  const vs::shim::NetInfo info = vs::shim::net_info(st->net, (st->namespaces & CLONE_NEWNET) != 0);
+  std::printf("mode %s\n", info.mode.c_str());
+  if (info.mode == "isolated") {
+    if (info.link == "veth") {
+      std::printf("interface %s veth %s bridge %s\n", info.ifname.c_str(), info.host_if.c_str(),
+                  info.device.c_str());
     } else {
-      std::printf("interface %s macvlan %s\n", info->ifname.c_str(), info->device.c_str());
+      std::printf("interface %s macvlan %s\n", info.ifname.c_str(), info.device.c_str());
     }
   }
-  for (const auto& a : info->addrs) {
+  for (const auto& a : info.addrs) {
     std::printf("ip %s\n", vs::shim::format_net_address(a).c_str());
   }
-  for (const auto& g : info->gateways) std::printf("gateway %s\n", addr_only(g).c_str());
-  if (info->mode == "isolated") std::printf("nat %s\n", info->nat ? "on" : "off");
-  if (info->mode == "shared") std::printf("loopback %s\n", vs::shim::loopback_str(xid).c_str());
+  for (const auto& g : info.gateways) std::printf("gateway %s\n", addr_only(g).c_str());
+  if (info.mode == "isolated") std::printf("nat %s\n", info.nat ? "on" : "off");
+  if (info.mode == "shared") std::printf("loopback %s\n", vs::shim::loopback_str(xid).c_str());
   return vs::kExitOk;
 }
 
