@@ -48,7 +48,7 @@ uint32_t word(const std::array<uint8_t, 4>& b) {
 }
 uint32_t be32(uint32_t host) { return htonl(host); }
 
-constexpr uint8_t R1 = BPF_REG_1, R2 = BPF_REG_2, R3 = BPF_REG_3,
+constexpr uint8_t R0 = BPF_REG_0, R1 = BPF_REG_1, R2 = BPF_REG_2, R3 = BPF_REG_3,
                   R4 = BPF_REG_4, R5 = BPF_REG_5, R6 = BPF_REG_6, R7 = BPF_REG_7,
                   R8 = BPF_REG_8, R10 = BPF_REG_10;
 
@@ -59,6 +59,9 @@ struct Plan {
   std::vector<uint32_t> own4;  // words; the first is primary
   std::vector<Words> own6;
   uint32_t lback = 0;
+  // The ports whose wildcard listener was bound to the first v4 / v6 address: loopback
+  // connections to such a port go to that address (hash maps, port -> 1).
+  int lb4_fd = -1, lb6_fd = -1;
 };
 
 Plan plan_of(Xid xid, const NetBind& b) {
@@ -122,6 +125,107 @@ void if_ip6(Asm& a, const Words& w, int yes) {
   a.bind(no);
 }
 
+// Stack slots: the map key (the port) and value, and a socket tuple; bpf_bind's sockaddr
+// takes -32..-1.
+constexpr int16_t kKeySlot = -40, kValueSlot = -48, kTupleSlot = -64;
+
+// The port of the ctx (user_port: network order in the low 16 bits) as the map key.
+void port_key(Asm& a) {
+  a.ldx_w(R2, R6, SA_OFF(user_port));
+  a.stx_w(R10, kKeySlot, R2);
+}
+// Records (map_fd lb4/lb6) that the port's wildcard listener went to the first address.
+// Port 0 (the kernel picks one later) is not recorded. Clobbers R0-R5.
+void mark_port(Asm& a, int map_fd) {
+  int skip = a.label();
+  a.ldx_w(R2, R6, SA_OFF(user_port));
+  a.jeq(R2, 0, skip);
+  a.stx_w(R10, kKeySlot, R2);
+  a.st_w(R10, kValueSlot, 1);
+  a.ld_map_fd(R1, map_fd);
+  a.mov(R2, R10);
+  a.add_imm(R2, kKeySlot);
+  a.mov(R3, R10);
+  a.add_imm(R3, kValueSlot);
+  a.mov_imm(R4, BPF_ANY);
+  a.call(BPF_FUNC_map_update_elem);
+  a.bind(skip);
+}
+// A loopback listener on the port: loopback connections go to it again. Clobbers R0-R5.
+void unmark_port(Asm& a, int map_fd) {
+  port_key(a);
+  a.ld_map_fd(R1, map_fd);
+  a.mov(R2, R10);
+  a.add_imm(R2, kKeySlot);
+  a.call(BPF_FUNC_map_delete_elem);
+}
+// Jumps to `yes` if the ctx's port is recorded in `map_fd`. Clobbers R0-R5.
+void if_marked(Asm& a, int map_fd, int yes) {
+  port_key(a);
+  a.ld_map_fd(R1, map_fd);
+  a.mov(R2, R10);
+  a.add_imm(R2, kKeySlot);
+  a.call(BPF_FUNC_map_lookup_elem);
+  a.jne_imm(R0, 0, yes);
+}
+// A loopback connection (or datagram) the programs send to `target` (the private loopback
+// or the first v4 address) must reach a socket bound to exactly that address: one of the
+// context's own. A socket on the wildcard there is the host's (or, on the first address's
+// port, nobody's own listener any more): jumps to `deny`. No socket: the kernel refuses.
+// Clobbers R0-R5 and R7.
+void guard4(Asm& a, uint32_t target, int deny) {
+  int pass = a.label();
+  a.st_w(R10, kTupleSlot, 0);                                  // saddr
+  a.st_w(R10, static_cast<int16_t>(kTupleSlot + 4), target);   // daddr
+  a.ldx_w(R2, R6, SA_OFF(user_port));
+  a.stx_w(R10, static_cast<int16_t>(kTupleSlot + 8), R2);      // sport (0), dport
+  a.st_h(R10, static_cast<int16_t>(kTupleSlot + 8), 0);
+  a.stx_h(R10, static_cast<int16_t>(kTupleSlot + 10), R2);
+  a.ldx_w(R7, R6, SA_OFF(type));
+  a.mov(R1, R6);
+  a.mov(R2, R10);
+  a.add_imm(R2, kTupleSlot);
+  a.mov32_imm(R3, 12);  // sizeof bpf_sock_tuple.ipv4
+  a.mov_imm(R4, -1);    // BPF_F_CURRENT_NETNS
+  a.mov_imm(R5, 0);
+  int udp = a.label(), looked = a.label();
+  a.jne(R7, SOCK_STREAM, udp);
+  a.call(BPF_FUNC_sk_lookup_tcp);
+  a.ja(looked);
+  a.bind(udp);
+  a.call(BPF_FUNC_sk_lookup_udp);
+  a.bind(looked);
+  a.jeq_imm(R0, 0, pass);
+  a.ldx_w(R7, R0, static_cast<int16_t>(offsetof(struct bpf_sock, src_ip4)));
+  a.mov(R1, R0);
+  a.call(BPF_FUNC_sk_release);
+  a.jne(R7, target, deny);
+  a.bind(pass);
+}
+// The destination of a loopback connection or datagram in the v4 word at ctx+off: the first
+// v4 address if the port's wildcard listener went there (lb4), else the private loopback;
+// either guarded (guard4). Then jumps to `done`.
+void loopback_target4(Asm& a, const Plan& p, int16_t off, int done, int deny) {
+  if (!p.own4.empty()) {
+    int lback = a.label();
+    if_marked(a, p.lb4_fd, lback);
+    a.mov32_imm(R2, p.lback);
+    a.stx_w(R6, off, R2);
+    guard4(a, p.lback, deny);
+    a.ja(done);
+    a.bind(lback);
+    a.mov32_imm(R2, p.own4[0]);
+    a.stx_w(R6, off, R2);
+    guard4(a, p.own4[0], deny);
+    a.ja(done);
+  } else {
+    a.mov32_imm(R2, p.lback);
+    a.stx_w(R6, off, R2);
+    guard4(a, p.lback, deny);
+    a.ja(done);
+  }
+}
+
 // bind4 and the v4 part of the others: the v4 word at ctx+off.
 void v4_bind_rules(Asm& a, const Plan& p, int16_t off, int allow, int deny) {
   int wildcard = a.label(), lback = a.label();
@@ -136,11 +240,13 @@ void v4_bind_rules(Asm& a, const Plan& p, int16_t off, int allow, int deny) {
   } else {
     a.mov32_imm(R2, p.own4[0]);
     a.stx_w(R6, off, R2);
+    mark_port(a, p.lb4_fd);
     a.ja(allow);
   }
   a.bind(lback);
   a.mov32_imm(R2, p.lback);
   a.stx_w(R6, off, R2);
+  unmark_port(a, p.lb4_fd);
   a.ja(allow);
 }
 
@@ -166,16 +272,25 @@ std::vector<bpf_insn> bind6(const Plan& p) {
   a.jne(R3, 0, not_any);
   a.jne(R4, 0, not_any);
   a.jne(R5, 0, not_any);
-  if (p.own6.empty()) {
-    a.ja(deny);
-  } else {
+  if (!p.own6.empty()) {
     store_ip6(a, SA_OFF(user_ip6), p.own6[0]);
+    mark_port(a, p.lb6_fd);
     a.ja(allow);
+  } else if (!p.own4.empty()) {
+    // No v6 address: a dual-stack wildcard serves the first v4 address, as `::` serves
+    // only IPv4 on a host without IPv6 addresses. A v6-only socket cannot take a v4-mapped
+    // address: the kernel refuses the bind with EINVAL.
+    store_ip6(a, SA_OFF(user_ip6), mapped(p.own4[0]));
+    mark_port(a, p.lb4_fd);
+    a.ja(allow);
+  } else {
+    a.ja(deny);
   }
   a.bind(not_any);
   a.ja(deny);
   a.bind(is_lo);
   store_ip6(a, SA_OFF(user_ip6), mapped(p.lback));
+  unmark_port(a, p.lb4_fd);
   a.ja(allow);
   a.bind(is_mapped);
   v4_bind_rules(a, p, static_cast<int16_t>(SA_OFF(user_ip6) + 12), allow, deny);
@@ -209,7 +324,7 @@ void bpf_bind_v6(Asm& a, const Words& addr) {
 
 std::vector<bpf_insn> connect4(const Plan& p) {
   Asm a;
-  int go = a.label(), lback = a.label();
+  int go = a.label(), lback = a.label(), deny = a.label();
   a.mov(R6, R1);
   if (p.own4.empty()) {
     a.ret(0);
@@ -219,17 +334,19 @@ std::vector<bpf_insn> connect4(const Plan& p) {
   if_loopback4(a, R2, R3, lback);
   a.ja(go);
   a.bind(lback);
-  a.mov32_imm(R2, p.lback);
-  a.stx_w(R6, SA_OFF(user_ip4), R2);
+  loopback_target4(a, p, SA_OFF(user_ip4), go, deny);
   a.bind(go);
   bpf_bind_v4(a, p.own4[0]);
   a.ret(1);
+  a.bind(deny);
+  a.ret(0);
   return a.finish();
 }
 
 std::vector<bpf_insn> connect6(const Plan& p) {
   Asm a;
   int v4 = a.label(), is_lo = a.label(), deny = a.label(), lback4 = a.label(), bind4m = a.label();
+  const int16_t v4_word = static_cast<int16_t>(SA_OFF(user_ip6) + 12);
   a.mov(R6, R1);
   load_ip6(a, SA_OFF(user_ip6));
   if_mapped(a, v4);
@@ -241,14 +358,26 @@ std::vector<bpf_insn> connect6(const Plan& p) {
     a.ret(1);
   }
   a.bind(is_lo);
-  store_ip6(a, SA_OFF(user_ip6), mapped(p.lback));
-  a.ja(bind4m);
+  if (!p.own6.empty()) {
+    // ::1 to a port whose wildcard listener went to the first v6 address: there.
+    int to_own6 = a.label();
+    if_marked(a, p.lb6_fd, to_own6);
+    int v4_side = a.label();
+    a.ja(v4_side);
+    a.bind(to_own6);
+    store_ip6(a, SA_OFF(user_ip6), p.own6[0]);
+    bpf_bind_v6(a, p.own6[0]);
+    a.ret(1);
+    a.bind(v4_side);
+  }
+  // Else the v4 side, as ::ffff:127.0.0.1.
+  store_ip6(a, SA_OFF(user_ip6), {0, 0, be32(0xffff), 0});
+  a.ja(lback4);
   a.bind(v4);
   if_loopback4(a, R5, R3, lback4);
   a.ja(bind4m);
   a.bind(lback4);
-  a.mov32_imm(R2, p.lback);
-  a.stx_w(R6, static_cast<int16_t>(SA_OFF(user_ip6) + 12), R2);
+  loopback_target4(a, p, v4_word, bind4m, deny);
   a.bind(bind4m);
   if (p.own4.empty()) {
     a.ja(deny);
@@ -256,10 +385,8 @@ std::vector<bpf_insn> connect6(const Plan& p) {
     bpf_bind_v6(a, mapped(p.own4[0]));
     a.ret(1);
   }
-  if (a.used(deny)) {
-    a.bind(deny);
-    a.ret(0);
-  }
+  a.bind(deny);
+  a.ret(0);
   return a.finish();
 }
 
@@ -288,8 +415,7 @@ std::vector<bpf_insn> sendmsg4(const Plan& p) {
   if_loopback4(a, R2, R3, lback);
   a.ja(src);
   a.bind(lback);
-  a.mov32_imm(R2, p.lback);
-  a.stx_w(R6, SA_OFF(user_ip4), R2);
+  loopback_target4(a, p, SA_OFF(user_ip4), src, deny);
   a.bind(src);
   src_rules4(a, p, allow, deny);
   tail(a, allow, deny);
@@ -325,7 +451,15 @@ std::vector<bpf_insn> sendmsg6(const Plan& p) {
 
 // cgroup_skb: the packet starts at the IP header. `v4_off`/`v6_off` select the destination
 // (ingress) or the source (egress) address. 1 passes, 0 drops.
-std::vector<bpf_insn> skb_filter(const Plan& p, int16_t v4_off, int16_t v6_off) {
+//
+// Egress runs after POSTROUTING: a source NAT (the host's `masquerade` for a guest's private
+// address) has rewritten the source by then. So an IPv4 packet whose source is not the
+// context's is judged by the source its socket chose instead, where the socket alone decides
+// it: a TCP socket (the header's source is the socket's address, which bind4 and connect4
+// made one of the context's), or a UDP socket bound to one of them or unbound (the source of
+// each datagram of an unbound or unconnected one, IP_PKTINFO included, is what sendmsg4
+// allowed). Raw and ping sockets and IPv6 are judged by the header only.
+std::vector<bpf_insn> skb_filter(const Plan& p, int16_t v4_off, int16_t v6_off, bool egress) {
   Asm a;
   int pass = a.label(), drop = a.label(), v4 = a.label(), v6 = a.label();
   a.mov(R6, R1);
@@ -341,6 +475,20 @@ std::vector<bpf_insn> skb_filter(const Plan& p, int16_t v4_off, int16_t v6_off) 
   a.jgt_reg(R3, R8, drop);
   a.ldx_w(R2, R7, v4_off);
   match4(a, R2, p, pass);
+  if (egress) {
+    int tcp = a.label();
+    a.ldx(BPF_DW, R1, R6, static_cast<uint32_t>(SKB_OFF(sk)));
+    a.jeq_imm(R1, 0, drop);
+    a.call(BPF_FUNC_sk_fullsock);
+    a.jeq_imm(R0, 0, drop);
+    a.ldx_w(R2, R0, static_cast<int16_t>(offsetof(struct bpf_sock, protocol)));
+    a.ldx_w(R3, R0, static_cast<int16_t>(offsetof(struct bpf_sock, src_ip4)));
+    a.jeq(R2, IPPROTO_TCP, tcp);
+    a.jne(R2, IPPROTO_UDP, drop);
+    a.jeq(R3, 0, pass);
+    a.bind(tcp);
+    for (uint32_t w : p.own4) a.jeq(R3, w, pass);
+  }
   a.ja(drop);
   a.bind(v6);
   a.mov(R3, R7);
@@ -463,6 +611,16 @@ Result<NetBind> net_bind_from_attrs(const std::map<std::string, std::string>& at
 
 Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
   Plan p = plan_of(xid, bind);
+  // The loopback maps live as long as the programs that use them (they hold the maps).
+  UniqueFd maps[2];
+  const char* names[2] = {"vs_lback4", "vs_lback6"};
+  for (int i = 0; i < 2; ++i) {
+    auto m = create_bpf_map(names[i], BPF_MAP_TYPE_HASH, 4, 4, 65536, BPF_F_NO_PREALLOC);
+    if (!m) return std::move(m).error().wrap("bind context " + xid.str());
+    maps[i] = std::move(*m);
+  }
+  p.lb4_fd = maps[0].get();
+  p.lb6_fd = maps[1].get();
   struct Prog {
     const char* name;
     bpf_prog_type type;
@@ -477,8 +635,9 @@ Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
       {"vs_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, sendmsg4(p)},
       {"vs_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, sendmsg6(p)},
       {"vs_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS,
-       skb_filter(p, 16, 24)},
-      {"vs_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, skb_filter(p, 12, 8)},
+       skb_filter(p, 16, 24, false)},
+      {"vs_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS,
+       skb_filter(p, 12, 8, true)},
   };
   // Everything is loaded (verified) before the first attach, so a program the verifier
   // rejects leaves the cgroup as it was.
