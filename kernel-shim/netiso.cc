@@ -10,6 +10,7 @@
 
 #include "kernel-shim/context_table.h"
 #include "kernel-shim/nat.h"
+#include "kernel-shim/netshared.h"
 #include "kernel-shim/rtnl.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/parse.h"
@@ -26,11 +27,9 @@ constexpr const char* kAttrIf = "net.if";
 constexpr const char* kAttrVeth = "net.veth";
 constexpr const char* kAttrBridge = "net.bridge";
 constexpr const char* kAttrGw = "net.gw";
-constexpr const char* kAttrNat = "net.nat";
+constexpr const char* kAttrNat = kNetNatAttr;
 
-std::string hostns_dir(const ContextTable& table, Xid xid) {
-  return table.entry_dir(xid) + "/hostns";
-}
+std::string hostns_dir(const ContextTable& table, Xid xid) { return host_netns_dir(table, xid); }
 
 bool valid_ifname(const std::string& n) {
   // IFNAMSIZ - 1, no '/', ':' or whitespace, not "." or ".." (dev_valid_name()).
@@ -135,6 +134,9 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const Attrs& at
 }  // namespace
 
 std::string host_veth_name(Xid xid) { return "vsv" + xid.str(); }
+std::string host_netns_dir(const ContextTable& table, Xid xid) {
+  return table.entry_dir(xid) + "/hostns";
+}
 std::string nat_comment(Xid xid) { return "vserver xid " + xid.str(); }
 
 bool is_isolated(const Attrs& attrs) {
@@ -333,6 +335,7 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const Attrs& at
       auto l = host->link(hv);
       if (l) note(host->del_link(l->index, hv));
     }
+    if (std::string ha = get(kHostAddrAttr); !ha.empty()) note(remove_host_addresses(*host, ha));
   } else {
     note(std::move(host).error());
   }

@@ -56,6 +56,11 @@ struct IsolatedNetSpec {
 /// The alias vserver gives a bridge it creates (how teardown knows it may delete it).
 inline constexpr const char* kBridgeAlias = "vserver-managed";
 inline constexpr const char* kNetModeAttr = "net.mode";
+/// Set when NAT rules were added for the context (isolated or shared mode).
+inline constexpr const char* kNetNatAttr = "net.nat";
+
+/// RUNDIR/<xid>/hostns: the pin of the network namespace the context's host side is in.
+std::string host_netns_dir(const ContextTable& table, Xid xid);
 
 /// The host end's name for a context: "vsv<xid>".
 std::string host_veth_name(Xid xid);
@@ -74,7 +79,8 @@ Result<void> check_isolated_net_spec(const IsolatedNetSpec& spec);
 Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const IsolatedNetSpec& spec,
                                 bool lock_held = false);
 
-/// Removes the host-side pieces recorded in `attrs` (see above) and the host namespace pin.
+/// Removes the host-side pieces recorded in `attrs` (see above; and a shared-mode context's
+/// host addresses, netshared.h) and the host namespace pin.
 /// Best effort, idempotent; returns the first error. Called by ContextTable::reap() under
 /// the context's lock, before the context's namespaces are unpinned.
 Result<void> teardown_isolated_net(const ContextTable& table, Xid xid,

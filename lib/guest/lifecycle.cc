@@ -28,6 +28,7 @@
 #include "lib/mount/fstab.h"
 #include "lib/mount/guest_root.h"
 #include "lib/net/isolated.h"
+#include "lib/net/shared.h"
 
 namespace vs {
 
@@ -256,6 +257,11 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   }
   auto bind = shared_addresses(g);
   if (!bind) return std::move(bind).error().wrap(what);
+  // Checked against the host now, before anything exists: a configuration error names
+  // FILE:LINE and the key.
+  std::vector<std::string> net_warnings;
+  auto host_side = shared_host_spec(g, &net_warnings);
+  if (!host_side) return std::move(host_side).error();
   auto isolated = isolated_net_spec(g);
   if (!isolated) return std::move(isolated).error().wrap(what);
   std::vector<FstabEntry> fstab;
@@ -287,6 +293,9 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
     return std::move(root).error().wrap(what);
   }
   if (auto r = check_guest_tree(root->get(), g.vdir); !r) return std::move(r).error().wrap(what);
+  if (hooks.warn) {
+    for (const auto& w : net_warnings) hooks.warn(w);
+  }
   if (auto r = run_script(g, roots, "pre-start", std::nullopt); !r) return std::move(r).error();
 
   GuestRootSpec rootspec;
@@ -371,6 +380,11 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
       }
       st->attrs[shim::kNetIpAttr] = list;
       if (auto r = table.write_state(*st); !r) return std::move(r).error().wrap(what);
+      // Addresses a guest whose state was lost left behind first: one may be this guest's.
+      (void)shim::sweep_host_addresses_locked(table);
+      if (auto r = shim::setup_shared_host(table, xid, *host_side); !r) {
+        return std::move(r).error().wrap(what);
+      }
     }
     if (*isolated) {
       if (auto r = shim::setup_isolated_net(table, xid, **isolated, true); !r) {
@@ -469,6 +483,7 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
   }
   auto reaped = table.reap_locked(st.xid, std::move(*entry_lock), true);
   if (!reaped) return std::move(reaped).error().wrap(what);
+  (void)shim::sweep_host_addresses(table);
   ::unlink(index_path(table, g.name).c_str());
   if (auto r = run_script(g, roots, "post-stop", st.xid); !r) {
     return std::move(r).error().wrap("the guest stopped but");
