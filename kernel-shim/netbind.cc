@@ -458,7 +458,8 @@ std::vector<bpf_insn> sendmsg6(const Plan& p) {
 // it: a TCP socket (the header's source is the socket's address, which bind4 and connect4
 // made one of the context's), or a UDP socket bound to one of them or unbound (the source of
 // each datagram of an unbound or unconnected one, IP_PKTINFO included, is what sendmsg4
-// allowed). Raw and ping sockets and IPv6 are judged by the header only.
+// allowed). Raw and ping sockets and IPv6 are judged by the header only. A packet from the
+// private loopback may only go to it or to the context's own addresses.
 std::vector<bpf_insn> skb_filter(const Plan& p, int16_t v4_off, int16_t v6_off, bool egress) {
   Asm a;
   int pass = a.label(), drop = a.label(), v4 = a.label(), v6 = a.label();
@@ -474,6 +475,17 @@ std::vector<bpf_insn> skb_filter(const Plan& p, int16_t v4_off, int16_t v6_off, 
   a.add_imm(R3, 20);
   a.jgt_reg(R3, R8, drop);
   a.ldx_w(R2, R7, v4_off);
+  if (egress) {
+    // From the private loopback only to the private loopback and the context's own
+    // addresses: a socket bound to 127.0.0.1 must not show a loopback source to the host's
+    // services on its other local addresses.
+    int not_lo = a.label();
+    a.jne(R2, p.lback, not_lo);
+    a.ldx_w(R3, R7, 16);
+    match4(a, R3, p, pass);
+    a.ja(drop);
+    a.bind(not_lo);
+  }
   match4(a, R2, p, pass);
   if (egress) {
     int tcp = a.label();

@@ -49,6 +49,14 @@ if mode == 'connect':
         print('OK', s.getsockname()[0]); print(s.makefile().readline().strip())
     except OSError as e: print('ERR', e.errno)
     except socket.timeout: print('ERR timeout')
+elif mode == 'connect-from':
+    # connect-from SRC DST PORT: a connection from a socket bound to SRC
+    s = socket.socket(fam(sys.argv[3])); s.settimeout(2)
+    try:
+        s.bind((sys.argv[2], 0)); s.connect((sys.argv[3], int(sys.argv[4])))
+        print('OK', s.getsockname()[0]); print(s.makefile().readline().strip())
+    except OSError as e: print('ERR', e.errno)
+    except socket.timeout: print('ERR timeout')
 elif mode in ('serve', 'listen'):
     port, ready, stop = int(sys.argv[3]), sys.argv[4], sys.argv[5]
     s = socket.socket(fam(sys.argv[2]))

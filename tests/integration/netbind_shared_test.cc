@@ -72,6 +72,21 @@ TEST_F(Netbind, LocalhostNeverReachesTheHostOrAnotherContext) {
   }
 }
 
+// A socket bound to 127.0.0.1 (the private loopback) reaches the context's own addresses but
+// shows no loopback source to the host's services on its other local addresses.
+TEST_F(Netbind, PrivateLoopbackSourceStaysInsideTheContext) {
+  const std::string lo = lo_of("41235");
+  Server h(in_ns(ns_h(), {"serve", "0.0.0.0", "7121", "READY", "STOP"}), "pl1");
+  ASSERT_TRUE(wait_for_file(h.ready)) << read_file(tmp("pl1.log"));
+  auto r = run_cmd(in_guest("41235", {"10.77.0.1/24"},
+                            {"connect-from", "127.0.0.1", "10.77.0.254", "7121"}));
+  EXPECT_EQ(r.out.find("PEER"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ERR"), std::string::npos) << r.out << r.err;
+  auto own = run_cmd(in_guest("41235", {"10.77.0.1/24"},
+                              {"loop", "0.0.0.0", "127.0.0.1", "7122"}));
+  EXPECT_EQ(own.out, "OK 10.77.0.1\n") << own.err;
+}
+
 // A context without IPv6: `::` (dual-stack, as nginx's `listen [::]:80 ipv6only=off` and
 // busybox httpd) serves its IPv4 address; a v6-only socket cannot, and gets EINVAL.
 TEST_F(Netbind, DualStackWildcardServesTheIpv4AddressOfAV4OnlyContext) {
