@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,8 +137,9 @@ TEST_F(Netbind, PrivateAddressReachesTheWorldThroughTheHostsMasquerade) {
   auto r = run_cmd(in_guest("41234", {"198.18.9.1/32"}, {"connect", "10.77.0.100", "9101"}));
   EXPECT_EQ(r.out, "OK 198.18.9.1\nPEER 10.77.0.1\n") << r.err;
 
-  Server sniff(in_ns(ns_c(), {"sniff", "vsc" + suffix(), "READY", "STOP"}), "nat2");
-  ASSERT_TRUE(wait_for_file(sniff.ready));
+  auto sniff = std::make_unique<Server>(
+      in_ns(ns_c(), {"sniff", "vsc" + suffix(), "READY", "STOP"}), "nat2");
+  ASSERT_TRUE(wait_for_file(sniff->ready));
   r = run_cmd(in_guest("41234", {"198.18.9.1/32"}, {"udp", "10.77.0.100", "9102"}));
   EXPECT_EQ(r.out, "SEND OK\n") << r.err;
   r = run_cmd(in_guest("41234", {"198.18.9.1/32"},
@@ -145,8 +147,7 @@ TEST_F(Netbind, PrivateAddressReachesTheWorldThroughTheHostsMasquerade) {
   EXPECT_EQ(r.out, "CONNECT OK\nSEND OK\n") << r.err;
   r = run_cmd(in_guest("41234", {"198.18.9.1/32"}, {"raw", "10.77.0.254", "10.77.0.100", "9104"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::ofstream(sniff.stop) << "";
-  sniff.proc.wait();
+  sniff.reset();  // stopped and reaped: its log is complete
   const std::string seen = read_file(tmp("nat2.log"));
   EXPECT_NE(seen.find("PKT 10.77.0.1 10.77.0.100 17 9102"), std::string::npos) << seen;
   EXPECT_NE(seen.find("PKT 10.77.0.1 10.77.0.100 17 9103"), std::string::npos) << seen;
