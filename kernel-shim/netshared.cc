@@ -48,9 +48,10 @@ bool same(const AddrInfo& have, const Recorded& r) {
 
 }  // namespace
 
-std::string host_addr_label(const std::string& dev, const std::string& owner) {
-  std::string label = dev + ":vs-" + owner;
-  if (dev.size() + 4 >= IFNAMSIZ) return dev;  // not even "vs-" and one character fit
+std::string host_addr_label(const std::string& dev, const std::string& owner,
+                            const std::string& name) {
+  std::string label = dev + ":" + (name.empty() ? "vs-" + owner : name);
+  if (dev.size() + 4 >= IFNAMSIZ) return dev;  // not even three characters after ':' fit
   return label.substr(0, IFNAMSIZ - 1);
 }
 
@@ -113,7 +114,8 @@ Result<void> setup_shared_host(const ContextTable& table, Xid xid, const SharedH
   for (size_t i = 0; i < plan.size(); ++i) {
     const auto& dev = spec.addrs[i].dev;
     if (auto r = host->add_address(plan[i].index, plan[i].addr, dev,
-                                   host_addr_label(dev, spec.owner), kHostAddrProto);
+                                   host_addr_label(dev, spec.owner, spec.addrs[i].name),
+                                   kHostAddrProto);
         !r) {
       return std::move(r).error().wrap(what);
     }

@@ -1,10 +1,10 @@
 // The host side of a context on the host's network stack (shared mode, netbind.h): its
 // addresses on host devices and, optionally, NAT for its IPv4 addresses.
 //
-// An address vserver adds is marked twice: with the address protocol kHostAddrProto
-// (IFA_PROTO, Linux 6.1; older kernels ignore it) and, IPv4 only (IPv6 addresses have no
-// label), with the label "DEV:vs-OWNER" cut to 15 characters, so `ip addr` shows whose it
-// is. What was added is recorded, before it is added, in the state attribute
+// An address vserver adds is marked with the address protocol kHostAddrProto (IFA_PROTO,
+// Linux 6.1; older kernels ignore it) and, IPv4 only (IPv6 addresses have no label), labelled
+// "DEV:vs-OWNER" (or "DEV:NAME" with the interface's util-vserver name) cut to 15 characters,
+// so `ip addr` shows whose it is; on older kernels a "DEV:vs-" label is the mark. What was added is recorded, before it is added, in the state attribute
 //
 //   net.hostaddr=IFINDEX@ADDR/P,...   (with net.nat=1 when NAT rules were added)
 //
@@ -35,8 +35,9 @@ inline constexpr uint8_t kHostAddrProto = 0x76;
 
 /// One address to put on a host device.
 struct HostAddr {
-  std::string dev;  ///< the device's name
-  NetAddress addr;  ///< with its prefix
+  std::string dev;   ///< the device's name
+  NetAddress addr;   ///< with its prefix
+  std::string name;  ///< the label's part after "DEV:" (util-vserver's name); empty: "vs-OWNER"
 };
 
 struct SharedHostSpec {
@@ -45,8 +46,10 @@ struct SharedHostSpec {
   std::string owner;            ///< names the owner in labels ("web1")
 };
 
-/// "DEV:vs-OWNER", cut to IFNAMSIZ - 1 characters (only "DEV" if nothing else fits).
-std::string host_addr_label(const std::string& dev, const std::string& owner);
+/// "DEV:NAME" (NAME empty: "vs-OWNER"), cut to IFNAMSIZ - 1 characters (only "DEV" if not
+/// even three characters after the colon fit).
+std::string host_addr_label(const std::string& dev, const std::string& owner,
+                            const std::string& name = {});
 
 /// True if the address is one vserver added (protocol, or an IPv4 label with ":vs-").
 bool is_vserver_address(const AddrInfo& a);

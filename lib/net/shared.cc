@@ -59,7 +59,7 @@ Result<shim::SharedHostSpec> shared_host_spec(const GuestConfig& guest,
                           "there is no interface `" + itf.dev + "` on this host",
                           "an existing device (ip link), or nodev = true");
     }
-    spec.addrs.push_back({itf.dev, *a});
+    spec.addrs.push_back({itf.dev, *a, itf.name});
   }
   auto bind = shim::make_net_bind(nat);
   if (!bind) return std::move(bind).error().wrap("interfaces");

@@ -152,10 +152,11 @@ TEST_F(VserverSharedNet, AddressGoesOnItsDevAndComesOffAlsoAfterACrash) {
 }
 
 // A v4-only guest: busybox httpd -p PORT listens on the dual-stack `::`, which serves the
-// guest's IPv4 address (from H) and its localhost (inside).
+// guest's IPv4 address (from H) and its localhost (inside). The interface's `name` is its
+// label, as util-vserver made it.
 TEST_F(VserverSharedNet, DualStackDaemonServesAV4OnlyGuest) {
   const std::string name = "shnet2";
-  build(name, "[[interfaces]]\naddress = \"198.18.5.3/24\"\ndev = \"vstd0\"\n");
+  build(name, "[[interfaces]]\naddress = \"198.18.5.3/24\"\ndev = \"vstd0\"\nname = \"web\"\n");
   fs::create_directories(vdir(name) + "/www");
   write(vdir(name) + "/www/index.html", "hello from shnet2\n");
   auto r = vs({name, "start"});
@@ -170,6 +171,8 @@ TEST_F(VserverSharedNet, DualStackDaemonServesAV4OnlyGuest) {
       << got << slurp(root_env().tmp + "/shnet2-httpd.log");
   r = vs({name, "exec", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:8098/"});
   EXPECT_EQ(r.out, "hello from shnet2\n") << r.err;
+  EXPECT_NE(addrs().find("198.18.5.3/24 scope global vstd0:web"), std::string::npos)
+      << "labelled with the interface's name: " << addrs();
   r = in_h({"ss", "-Hltn", "sport = :8098"});
   EXPECT_NE(r.out.find("198.18.5.3]:8098"), std::string::npos) << "bound to its address: " << r.out;
   EXPECT_EQ(r.out.find("*:8098"), std::string::npos) << r.out;
