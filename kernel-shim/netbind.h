@@ -10,9 +10,10 @@
 //                      of its family (a loopback bind to P clears the v4 one).
 //   connect4/connect6  127/8 and ::1 (util-vserver's lback): to the first address of the
 //                      family if P is recorded (the wildcard listener is there), else to the
-//                      private loopback; refused (EPERM) if the socket that would take it
-//                      (sk_lookup) is not bound to exactly that address, e.g. the host's
-//                      wildcard listener. An unbound socket is bound (bpf_bind, port 0) to the
+//                      private loopback; a v4 target is refused (EPERM) if the socket
+//                      that would take it (sk_lookup) is not bound to exactly that address,
+//                      e.g. the host's wildcard listener (a v6 one, the first v6 address,
+//                      is the context's own address, which it may reach anyway). An unbound socket is bound (bpf_bind, port 0) to the
 //                      first address of the family it talks, so the source is the context's
 //                      own; a family without an address is EPERM.
 //   sendmsg4/sendmsg6  (unconnected UDP) destination as connect4 (::1 is EPERM); a wildcard
