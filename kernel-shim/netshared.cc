@@ -185,6 +185,16 @@ Result<std::vector<std::string>> sweep_host_addresses_locked(const ContextTable&
 }
 
 Result<std::vector<std::string>> sweep_host_addresses(const ContextTable& table) {
+  // Most hosts have no address of vserver's: one dump, no lock.
+  {
+    auto host = Rtnl::open();
+    if (!host) return std::move(host).error();
+    auto have = host->all_addresses();
+    if (!have) return std::move(have).error();
+    if (std::none_of(have->begin(), have->end(), is_vserver_address)) {
+      return std::vector<std::string>{};
+    }
+  }
   auto nl = net_lock(table);
   if (!nl) return std::move(nl).error();
   return sweep_host_addresses_locked(table);

@@ -11,8 +11,8 @@
 // and the caller's network namespace is pinned as RUNDIR/<xid>/hostns/net (as for isolated
 // mode, netiso.h), so the context's reaper, wherever it runs, deletes the addresses and the
 // rules in the right namespace (teardown_isolated_net() does both). sweep_host_addresses()
-// deletes the marked addresses that no live context records: those of a context whose state
-// was lost with its run directory.
+// deletes the marked addresses that no live context records: those of a dead context not
+// reaped yet, and those of a context whose state was lost with its run directory.
 #pragma once
 
 #include <cstdint>
@@ -69,7 +69,7 @@ Result<void> remove_host_addresses(Rtnl& host, const std::string& recorded);
 /// live context records. The caller holds the network lock. Returns what it deleted
 /// ("10.0.0.1/24 on eth0").
 Result<std::vector<std::string>> sweep_host_addresses_locked(const ContextTable& table);
-/// The same, under the network lock.
+/// The same, under the network lock (taken only if there is a marked address).
 Result<std::vector<std::string>> sweep_host_addresses(const ContextTable& table);
 
 }  // namespace vs::shim

@@ -17,6 +17,7 @@
 #include "kernel-shim/limits.h"
 #include "kernel-shim/netbind.h"
 #include "kernel-shim/netiso.h"
+#include "kernel-shim/netshared.h"
 #include "kernel-shim/run_cache.h"
 #include "kernel-shim/seccomp.h"
 #include "lib/base/fs_at.h"
@@ -274,6 +275,8 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   auto lk = lock_guest(table, g.name);
   if (!lk) return std::move(lk).error();
   step("guest-locked");
+  // Host addresses of guests that died (or whose state was lost) go first.
+  (void)shim::sweep_host_addresses(table);
   auto running = find_guest_context(table, g);
   if (!running) return std::move(running).error().wrap(what);
   if (*running) {

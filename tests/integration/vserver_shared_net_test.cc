@@ -103,23 +103,35 @@ TEST_F(VserverSharedNet, AddressGoesOnItsDevAndComesOffAlsoAfterACrash) {
   EXPECT_EQ(a.find("198.18.5.2"), std::string::npos) << a;
   EXPECT_EQ(a.find("fd00:5::2"), std::string::npos) << a;
 
-  // kill -9 of the guest's init: the next --list reaps it and takes the addresses off.
-  r = vs({name, "start"});
-  ASSERT_EQ(r.status, 0) << r.err;
-  auto entries = rundir_entries();
-  ASSERT_FALSE(entries.empty());
-  std::string state;
-  for (const auto& e : entries) {
-    if (e.find(".lock") == std::string::npos) state = slurp(root_env().rundir + "/" + e + "/state");
-  }
-  const size_t at = state.find("\ninit_pid=");
-  ASSERT_NE(at, std::string::npos) << state;
-  const pid_t init = static_cast<pid_t>(std::stol(state.substr(at + 10)));
-  ASSERT_EQ(::kill(init, SIGKILL), 0);
-  for (int i = 0; i < 50 && ::kill(init, 0) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_NE(addrs().find("198.18.5.2"), std::string::npos) << "still there before --list";
+  // kill -9 of the guest's init: the next start (of another guest) or --list takes the
+  // addresses off.
+  auto crash = [&] {
+    auto started = vs({name, "start"});
+    ASSERT_EQ(started.status, 0) << started.err;
+    std::string state;
+    for (const auto& e : rundir_entries()) {
+      if (e.find(".lock") == std::string::npos) {
+        state = slurp(root_env().rundir + "/" + e + "/state");
+      }
+    }
+    const size_t at = state.find("\ninit_pid=");
+    ASSERT_NE(at, std::string::npos) << state;
+    const pid_t init = static_cast<pid_t>(std::stol(state.substr(at + 10)));
+    ASSERT_EQ(::kill(init, SIGKILL), 0);
+    for (int i = 0; i < 50 && ::kill(init, 0) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_NE(addrs().find("198.18.5.2"), std::string::npos) << "still there after the crash";
+  };
+  crash();
+  build("shnet1b");
+  r = vs({"shnet1b", "start"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  a = addrs();
+  EXPECT_EQ(a.find("198.18.5.2"), std::string::npos) << a;
+  EXPECT_EQ(a.find("fd00:5::2"), std::string::npos) << a;
+  remove_guest("shnet1b");
+  crash();
   r = vs({"--list"});
   EXPECT_EQ(r.status, 0) << r.err;
   a = addrs();
