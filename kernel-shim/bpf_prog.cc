@@ -13,6 +13,20 @@ long bpf_call(int cmd, bpf_attr* attr) {
   return ::syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
+Result<UniqueFd> create_bpf_map(const char* name, bpf_map_type type, uint32_t key_size,
+                                uint32_t value_size, uint32_t max_entries, uint32_t flags) {
+  bpf_attr attr{};
+  attr.map_type = type;
+  attr.key_size = key_size;
+  attr.value_size = value_size;
+  attr.max_entries = max_entries;
+  attr.map_flags = flags;
+  std::strncpy(attr.map_name, name, sizeof(attr.map_name) - 1);
+  long fd = bpf_call(BPF_MAP_CREATE, &attr);
+  if (fd < 0) return sys_error("bpf(BPF_MAP_CREATE)", name);
+  return UniqueFd(static_cast<int>(fd));
+}
+
 Result<UniqueFd> load_bpf_program(const char* name, bpf_prog_type type, uint32_t expected_attach,
                                   uint32_t attach_btf_id, const std::vector<bpf_insn>& insns) {
   static const char kLicense[] = "GPL";

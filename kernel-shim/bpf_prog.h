@@ -44,6 +44,13 @@ class BpfAsm {
     emit(BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0, static_cast<int32_t>(v & 0xffffffffu));
     emit(0, 0, 0, 0, static_cast<int32_t>(v >> 32));
   }
+  /// dst = the map `fd` (BPF_PSEUDO_MAP_FD: the loader puts the map's address there).
+  void ld_map_fd(uint8_t dst, int fd) {
+    emit(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, fd);
+    emit(0, 0, 0, 0, 0);
+  }
+  /// 64-bit move of a sign-extended immediate.
+  void mov_imm(uint8_t dst, int32_t imm) { emit(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
   void add_imm(uint8_t dst, int32_t imm) { emit(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm); }
   void and32_imm(uint8_t dst, uint32_t imm) {
     emit(BPF_ALU | BPF_AND | BPF_K, dst, 0, 0, static_cast<int32_t>(imm));
@@ -54,6 +61,7 @@ class BpfAsm {
   }
   void ldx_w(uint8_t dst, uint8_t src, int16_t off) { emit(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0); }
   void stx_w(uint8_t dst, int16_t off, uint8_t src) { emit(BPF_STX | BPF_MEM | BPF_W, dst, src, off, 0); }
+  void stx_h(uint8_t dst, int16_t off, uint8_t src) { emit(BPF_STX | BPF_MEM | BPF_H, dst, src, off, 0); }
   void st_w(uint8_t dst, int16_t off, uint32_t imm) {
     emit(BPF_ST | BPF_MEM | BPF_W, dst, 0, off, static_cast<int32_t>(imm));
   }
@@ -95,6 +103,10 @@ class BpfAsm {
 
 /// bpf(cmd, attr, sizeof *attr); -1 and errno on failure.
 long bpf_call(int cmd, bpf_attr* attr);
+
+/// Creates a map (BPF_MAP_CREATE) named `name` (at most 15 characters kept).
+Result<UniqueFd> create_bpf_map(const char* name, bpf_map_type type, uint32_t key_size,
+                                uint32_t value_size, uint32_t max_entries, uint32_t flags);
 
 /// Loads a GPL program named `name` (at most 15 characters kept). `attach_btf_id` is a
 /// vmlinux BTF id for LSM hooks, 0 otherwise. The first attempt carries no verifier log (it

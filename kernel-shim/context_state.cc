@@ -66,6 +66,21 @@ Result<std::vector<NetAddress>> parse_addrs(std::string_view list) {
   return out;
 }
 
+// "IFINDEX@ADDR/P,...": the addresses put on host devices (attr.net.hostaddr).
+Result<std::vector<HostAddrRecord>> parse_host_addrs(std::string_view list) {
+  std::vector<HostAddrRecord> out;
+  for (auto w : split_list(list)) {
+    size_t at = w.find('@');
+    if (at == std::string_view::npos) return usage_error("net.hostaddr", "expected IFINDEX@ADDRESS");
+    auto idx = parse_uint(w.substr(0, at), 1, INT32_MAX, "net.hostaddr");
+    if (!idx) return std::move(idx).error();
+    auto a = parse_net_address(w.substr(at + 1));
+    if (!a) return std::move(a).error();
+    out.push_back({static_cast<int>(*idx), *a});
+  }
+  return out;
+}
+
 // The attr.* lines of a state file, gathered while it is read and checked as a whole at the
 // end (an isolated network's keys come in any order).
 struct AttrReader {
@@ -75,6 +90,7 @@ struct AttrReader {
   std::optional<IsoLink> link;
   IsolatedNet iso;
   std::vector<std::string> iso_keys;  // the net.* keys of an isolated setup that were given
+  bool nat = false;                   // attr.net.nat: the isolated setup's or the shared one's
 
   // One attr.KEY=VALUE line; a usage error says what is wrong with the value.
   Result<void> take(std::string_view key, std::string_view value) {
@@ -111,6 +127,13 @@ struct AttrReader {
       auto bind = make_net_bind(*addrs);
       if (!bind) return std::move(bind).error();
       net.addrs = std::move(*bind);
+    } else if (key == "net.hostaddr") {
+      auto recs = parse_host_addrs(value);
+      if (!recs) return std::move(recs).error();
+      net.host_addrs = std::move(*recs);
+    } else if (key == "net.nat") {
+      if (value != "1") return usage_error("net.nat", "expected 1");
+      nat = true;
     } else if (key == "net.mode") {
       if (value != "isolated") return usage_error("net.mode", "expected isolated");
       isolated = true;
@@ -135,9 +158,6 @@ struct AttrReader {
       auto addrs = parse_addrs(value);
       if (!addrs) return std::move(addrs).error();
       iso.gateways = std::move(*addrs);
-    } else if (key == "net.nat") {
-      if (value != "1") return usage_error("net.nat", "expected 1");
-      iso.nat = true;
     } else {
       return usage_error(std::string(key), "unknown attribute");
     }
@@ -161,7 +181,17 @@ struct AttrReader {
       if ((iso.link == IsoLink::kVeth) == iso.host_veth.empty()) {
         return usage_error("attr.net.veth", "recorded for a veth link, and only for one");
       }
+      iso.nat = nat;
       net.isolated = std::move(iso);
+      if (!net.host_addrs.empty()) {
+        return usage_error("attr.net.hostaddr", "recorded for an isolated network");
+      }
+    }
+    if (!isolated) {
+      if (nat && net.addrs.empty()) {
+        return usage_error("attr.net.nat", "given without attr.net.mode=isolated or attr.net.ip");
+      }
+      net.shared_nat = nat;
     }
     if (auto r = validate(c.seccomp); !r) {
       Error e = std::move(r).error();
@@ -226,6 +256,15 @@ std::string ContextState::serialize() const {
     if (!iso->host_veth.empty()) line("attr.net.veth", iso->host_veth);
     if (!iso->gateways.empty()) line("attr.net.gw", join_addrs(iso->gateways));
     if (iso->nat) line("attr.net.nat", "1");
+  } else if (net.shared_nat) {
+    line("attr.net.nat", "1");
+  }
+  if (!net.host_addrs.empty()) {
+    std::string list;
+    for (const auto& h : net.host_addrs) {
+      list += (list.empty() ? "" : ",") + std::to_string(h.index) + "@" + format_net_address(h.addr);
+    }
+    line("attr.net.hostaddr", list);
   }
   return s;
 }

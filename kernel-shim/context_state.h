@@ -95,6 +95,14 @@ struct IsolatedNet {
   bool operator==(const IsolatedNet&) const = default;
 };
 
+/// An address vserver put on a host device for a shared-mode context (netshared.h).
+struct HostAddrRecord {
+  int index = 0;  ///< the device's interface index
+  NetAddress addr;  ///< with its prefix
+
+  bool operator==(const HostAddrRecord&) const = default;
+};
+
 /// A context's network as the shim made it. No addresses and not isolated: the host's stack
 /// unbound, or a network namespace of its own with loopback only.
 struct NetState {
@@ -102,6 +110,10 @@ struct NetState {
   /// mode: the addresses of its interface.
   NetBind addrs;
   std::optional<IsolatedNet> isolated;
+  /// Shared mode: the addresses put on host devices for it, removed with it (netshared.h).
+  std::vector<HostAddrRecord> host_addrs;
+  /// Shared mode: masquerade rules for its addresses exist on the host (nat.h).
+  bool shared_nat = false;
 
   /// Addresses on the host's stack (chbind --ip, a guest's shared interfaces).
   [[nodiscard]] bool is_shared() const { return !isolated && !addrs.empty(); }

@@ -120,6 +120,27 @@ Result<void> add_nat_rules(int netns_fd, Xid xid, const NetBind& addrs, const st
   return ok();
 }
 
+Result<void> add_shared_nat_rules(int netns_fd, Xid xid, const NetBind& addrs) {
+  if (addrs.v4.empty()) return ok();
+  std::string script = std::string("add table ") + kTable + "\n" + "add chain " + kTable + " " +
+                       kChain +
+                       " { type nat hook postrouting priority srcnat; policy accept; }\n";
+  for (const auto& a : addrs.v4) {
+    // The address's own network (nft wants the host bits clear).
+    NetAddress net = a;
+    for (int bit = a.prefix; bit < 32; ++bit) {
+      net.bytes[static_cast<size_t>(bit / 8)] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+    }
+    script += std::string("add rule ") + kTable + " " + kChain + " ip saddr " + addr_only(a) +
+              " ip daddr != " + format_net_address(net) + " oifname != \"lo\" masquerade comment \"" +
+              nat_comment(xid) + "\"\n";
+  }
+  if (auto r = run_nft(netns_fd, {"-f", "-"}, script); !r) {
+    return std::move(r).error().wrap("NAT for context " + xid.str());
+  }
+  return ok();
+}
+
 Result<std::vector<uint64_t>> nat_rule_handles(int netns_fd, Xid xid) {
   std::vector<uint64_t> out;
   auto listing = run_nft(netns_fd, {"-a", "list", "chain", "inet", "vserver", kChain}, "");

@@ -34,6 +34,11 @@ Result<std::string> run_nft(int netns_fd, const std::vector<std::string>& args,
 /// `inside` (the bridge), and sets net.ipv4.ip_forward=1, in `netns_fd`.
 Result<void> add_nat_rules(int netns_fd, Xid xid, const NetBind& addrs, const std::string& inside);
 
+/// Shared mode (netshared.h): masquerades what the v4 addresses of `addrs` send beyond their
+/// own prefix, by any interface but lo. Locally sent traffic needs no forwarding: ip_forward
+/// is left alone.
+Result<void> add_shared_nat_rules(int netns_fd, Xid xid, const NetBind& addrs);
+
 /// Deletes every rule tagged for `xid`, then the table if it has no rule left. A missing
 /// table is not an error.
 Result<void> remove_nat_rules(int netns_fd, Xid xid);

@@ -14,349 +14,13 @@
 #include "kernel-shim/bpf_prog.h"
 #include "kernel-shim/cgroup.h"
 #include "kernel-shim/context_table.h"
+#include "kernel-shim/netbind_progs.h"
 #include "kernel-shim/netiso.h"
 #include "lib/base/parse.h"
 #include "lib/base/unique_fd.h"
 
 namespace vs::shim {
 namespace {
-
-using Asm = BpfAsm;
-
-// The verdict blocks, each only if a jump goes there (the verifier rejects dead code).
-void tail(Asm& a, int allow, int deny) {
-  if (a.used(allow)) {
-    a.bind(allow);
-    a.ret(1);
-  }
-  if (a.used(deny)) {
-    a.bind(deny);
-    a.ret(0);
-  }
-}
-
-// The four 32-bit words of an address as a load from memory gives them.
-using Words = std::array<uint32_t, 4>;
-Words words_of(const NetAddress& a) {
-  Words w{};
-  std::memcpy(w.data(), a.bytes.data(), a.family == AF_INET ? 4 : 16);
-  return w;
-}
-uint32_t word(const std::array<uint8_t, 4>& b) {
-  uint32_t w;
-  std::memcpy(&w, b.data(), 4);
-  return w;
-}
-uint32_t be32(uint32_t host) { return htonl(host); }
-
-constexpr uint8_t R1 = BPF_REG_1, R2 = BPF_REG_2, R3 = BPF_REG_3,
-                  R4 = BPF_REG_4, R5 = BPF_REG_5, R6 = BPF_REG_6, R7 = BPF_REG_7,
-                  R8 = BPF_REG_8, R10 = BPF_REG_10;
-
-#define SA_OFF(field) static_cast<int16_t>(offsetof(struct bpf_sock_addr, field))
-#define SKB_OFF(field) static_cast<int16_t>(offsetof(struct __sk_buff, field))
-
-struct Plan {
-  std::vector<uint32_t> own4;  // words; the first is primary
-  std::vector<Words> own6;
-  uint32_t lback = 0;
-};
-
-Plan plan_of(Xid xid, const NetBind& b) {
-  Plan p;
-  for (const auto& a : b.v4) p.own4.push_back(words_of(a)[0]);
-  for (const auto& a : b.v6) p.own6.push_back(words_of(a));
-  p.lback = word(loopback_v4(xid));
-  return p;
-}
-
-// Jumps to `yes` if `reg` holds one of the v4 words (own addresses and the loopback).
-void match4(Asm& a, uint8_t reg, const Plan& p, int yes) {
-  for (uint32_t w : p.own4) a.jeq(reg, w, yes);
-  a.jeq(reg, p.lback, yes);
-}
-// Jumps to `yes` if R2..R5 hold one of the own v6 addresses.
-void match6(Asm& a, const Plan& p, int yes) {
-  for (const Words& w : p.own6) {
-    int next = a.label();
-    a.jne(R2, w[0], next);
-    a.jne(R3, w[1], next);
-    a.jne(R4, w[2], next);
-    a.jne(R5, w[3], next);
-    a.ja(yes);
-    a.bind(next);
-  }
-}
-// Jumps to `yes` if the v4 word in `reg` is in 127/8 (the first octet is the low byte).
-void if_loopback4(Asm& a, uint8_t reg, uint8_t scratch, int yes) {
-  a.mov(scratch, reg);
-  a.and32_imm(scratch, 0xff);
-  a.jeq(scratch, 127, yes);
-}
-void store_ip6(Asm& a, int16_t off, const Words& w) {
-  for (int i = 0; i < 4; ++i) {
-    a.mov32_imm(R2, w[i]);
-    a.stx_w(R6, static_cast<int16_t>(off + 4 * i), R2);
-  }
-}
-Words mapped(uint32_t v4) { return {0, 0, be32(0xffff), v4}; }
-void load_ip6(Asm& a, int16_t off) {
-  a.ldx_w(R2, R6, off);
-  a.ldx_w(R3, R6, static_cast<int16_t>(off + 4));
-  a.ldx_w(R4, R6, static_cast<int16_t>(off + 8));
-  a.ldx_w(R5, R6, static_cast<int16_t>(off + 12));
-}
-// Jumps to `yes` if R2..R4 are the ::ffff:0:0/96 prefix.
-void if_mapped(Asm& a, int yes) {
-  int no = a.label();
-  a.jne(R2, 0, no);
-  a.jne(R3, 0, no);
-  a.jeq(R4, be32(0xffff), yes);
-  a.bind(no);
-}
-void if_ip6(Asm& a, const Words& w, int yes) {
-  int no = a.label();
-  a.jne(R2, w[0], no);
-  a.jne(R3, w[1], no);
-  a.jne(R4, w[2], no);
-  a.jeq(R5, w[3], yes);
-  a.bind(no);
-}
-
-// bind4 and the v4 part of the others: the v4 word at ctx+off.
-void v4_bind_rules(Asm& a, const Plan& p, int16_t off, int allow, int deny) {
-  int wildcard = a.label(), lback = a.label();
-  a.ldx_w(R2, R6, off);
-  a.jeq(R2, 0, wildcard);
-  match4(a, R2, p, allow);
-  if_loopback4(a, R2, R3, lback);
-  a.ja(deny);
-  a.bind(wildcard);
-  if (p.own4.empty()) {
-    a.ja(deny);
-  } else {
-    a.mov32_imm(R2, p.own4[0]);
-    a.stx_w(R6, off, R2);
-    a.ja(allow);
-  }
-  a.bind(lback);
-  a.mov32_imm(R2, p.lback);
-  a.stx_w(R6, off, R2);
-  a.ja(allow);
-}
-
-std::vector<bpf_insn> bind4(const Plan& p) {
-  Asm a;
-  int allow = a.label(), deny = a.label();
-  a.mov(R6, R1);
-  v4_bind_rules(a, p, SA_OFF(user_ip4), allow, deny);
-  tail(a, allow, deny);
-  return a.finish();
-}
-
-std::vector<bpf_insn> bind6(const Plan& p) {
-  Asm a;
-  int allow = a.label(), deny = a.label(), is_mapped = a.label(), is_lo = a.label();
-  a.mov(R6, R1);
-  load_ip6(a, SA_OFF(user_ip6));
-  if_mapped(a, is_mapped);
-  if_ip6(a, {0, 0, 0, be32(1)}, is_lo);
-  match6(a, p, allow);
-  int not_any = a.label();
-  a.jne(R2, 0, not_any);
-  a.jne(R3, 0, not_any);
-  a.jne(R4, 0, not_any);
-  a.jne(R5, 0, not_any);
-  if (p.own6.empty()) {
-    a.ja(deny);
-  } else {
-    store_ip6(a, SA_OFF(user_ip6), p.own6[0]);
-    a.ja(allow);
-  }
-  a.bind(not_any);
-  a.ja(deny);
-  a.bind(is_lo);
-  store_ip6(a, SA_OFF(user_ip6), mapped(p.lback));
-  a.ja(allow);
-  a.bind(is_mapped);
-  v4_bind_rules(a, p, static_cast<int16_t>(SA_OFF(user_ip6) + 12), allow, deny);
-  tail(a, allow, deny);
-  return a.finish();
-}
-
-// bpf_bind(ctx, sockaddr on the stack, len): binds a socket that is not bound yet to `addr`
-// with port 0 (the kernel picks the port at connect). On a bound socket it fails: ignored.
-void bpf_bind_v4(Asm& a, uint32_t addr) {
-  a.st_dw(R10, -16, 0);
-  a.st_dw(R10, -8, 0);
-  a.st_h(R10, -16, AF_INET);
-  a.st_w(R10, -12, addr);
-  a.mov(R1, R6);
-  a.mov(R2, R10);
-  a.add_imm(R2, -16);
-  a.mov32_imm(R3, sizeof(sockaddr_in));
-  a.call(BPF_FUNC_bind);
-}
-void bpf_bind_v6(Asm& a, const Words& addr) {
-  for (int16_t o = -32; o < 0; o += 8) a.st_dw(R10, o, 0);
-  a.st_h(R10, -32, AF_INET6);
-  for (int i = 0; i < 4; ++i) a.st_w(R10, static_cast<int16_t>(-24 + 4 * i), addr[i]);
-  a.mov(R1, R6);
-  a.mov(R2, R10);
-  a.add_imm(R2, -32);
-  a.mov32_imm(R3, sizeof(sockaddr_in6));
-  a.call(BPF_FUNC_bind);
-}
-
-std::vector<bpf_insn> connect4(const Plan& p) {
-  Asm a;
-  int go = a.label(), lback = a.label();
-  a.mov(R6, R1);
-  if (p.own4.empty()) {
-    a.ret(0);
-    return a.finish();
-  }
-  a.ldx_w(R2, R6, SA_OFF(user_ip4));
-  if_loopback4(a, R2, R3, lback);
-  a.ja(go);
-  a.bind(lback);
-  a.mov32_imm(R2, p.lback);
-  a.stx_w(R6, SA_OFF(user_ip4), R2);
-  a.bind(go);
-  bpf_bind_v4(a, p.own4[0]);
-  a.ret(1);
-  return a.finish();
-}
-
-std::vector<bpf_insn> connect6(const Plan& p) {
-  Asm a;
-  int v4 = a.label(), is_lo = a.label(), deny = a.label(), lback4 = a.label(), bind4m = a.label();
-  a.mov(R6, R1);
-  load_ip6(a, SA_OFF(user_ip6));
-  if_mapped(a, v4);
-  if_ip6(a, {0, 0, 0, be32(1)}, is_lo);
-  if (p.own6.empty()) {
-    a.ja(deny);
-  } else {
-    bpf_bind_v6(a, p.own6[0]);
-    a.ret(1);
-  }
-  a.bind(is_lo);
-  store_ip6(a, SA_OFF(user_ip6), mapped(p.lback));
-  a.ja(bind4m);
-  a.bind(v4);
-  if_loopback4(a, R5, R3, lback4);
-  a.ja(bind4m);
-  a.bind(lback4);
-  a.mov32_imm(R2, p.lback);
-  a.stx_w(R6, static_cast<int16_t>(SA_OFF(user_ip6) + 12), R2);
-  a.bind(bind4m);
-  if (p.own4.empty()) {
-    a.ja(deny);
-  } else {
-    bpf_bind_v6(a, mapped(p.own4[0]));
-    a.ret(1);
-  }
-  if (a.used(deny)) {
-    a.bind(deny);
-    a.ret(0);
-  }
-  return a.finish();
-}
-
-// The source of an unconnected UDP send: wildcard -> primary, own -> as is, else EPERM.
-void src_rules4(Asm& a, const Plan& p, int allow, int deny) {
-  int wildcard = a.label();
-  a.ldx_w(R2, R6, SA_OFF(msg_src_ip4));
-  a.jeq(R2, 0, wildcard);
-  match4(a, R2, p, allow);
-  a.ja(deny);
-  a.bind(wildcard);
-  if (p.own4.empty()) {
-    a.ja(deny);
-  } else {
-    a.mov32_imm(R2, p.own4[0]);
-    a.stx_w(R6, SA_OFF(msg_src_ip4), R2);
-    a.ja(allow);
-  }
-}
-
-std::vector<bpf_insn> sendmsg4(const Plan& p) {
-  Asm a;
-  int allow = a.label(), deny = a.label(), src = a.label(), lback = a.label();
-  a.mov(R6, R1);
-  a.ldx_w(R2, R6, SA_OFF(user_ip4));
-  if_loopback4(a, R2, R3, lback);
-  a.ja(src);
-  a.bind(lback);
-  a.mov32_imm(R2, p.lback);
-  a.stx_w(R6, SA_OFF(user_ip4), R2);
-  a.bind(src);
-  src_rules4(a, p, allow, deny);
-  tail(a, allow, deny);
-  return a.finish();
-}
-
-std::vector<bpf_insn> sendmsg6(const Plan& p) {
-  Asm a;
-  int allow = a.label(), deny = a.label();
-  a.mov(R6, R1);
-  // v4-mapped destinations take the v4 path (udp_sendmsg runs sendmsg4); ::1 cannot be
-  // remapped here (the v6 path is already chosen): EPERM.
-  load_ip6(a, SA_OFF(user_ip6));
-  if_ip6(a, {0, 0, 0, be32(1)}, deny);
-  if (p.own6.empty()) {
-    a.ja(deny);
-  } else {
-    load_ip6(a, SA_OFF(msg_src_ip6));
-    match6(a, p, allow);
-    int not_any = a.label();
-    a.jne(R2, 0, not_any);
-    a.jne(R3, 0, not_any);
-    a.jne(R4, 0, not_any);
-    a.jne(R5, 0, not_any);
-    store_ip6(a, SA_OFF(msg_src_ip6), p.own6[0]);
-    a.ja(allow);
-    a.bind(not_any);
-    a.ja(deny);
-  }
-  tail(a, allow, deny);
-  return a.finish();
-}
-
-// cgroup_skb: the packet starts at the IP header. `v4_off`/`v6_off` select the destination
-// (ingress) or the source (egress) address. 1 passes, 0 drops.
-std::vector<bpf_insn> skb_filter(const Plan& p, int16_t v4_off, int16_t v6_off) {
-  Asm a;
-  int pass = a.label(), drop = a.label(), v4 = a.label(), v6 = a.label();
-  a.mov(R6, R1);
-  a.ldx_w(R7, R6, SKB_OFF(data));
-  a.ldx_w(R8, R6, SKB_OFF(data_end));
-  a.ldx_w(R2, R6, SKB_OFF(protocol));
-  a.jeq(R2, htons(0x0800), v4);
-  a.jeq(R2, htons(0x86dd), v6);
-  a.ja(pass);
-  a.bind(v4);
-  a.mov(R3, R7);
-  a.add_imm(R3, 20);
-  a.jgt_reg(R3, R8, drop);
-  a.ldx_w(R2, R7, v4_off);
-  match4(a, R2, p, pass);
-  a.ja(drop);
-  a.bind(v6);
-  a.mov(R3, R7);
-  a.add_imm(R3, 40);
-  a.jgt_reg(R3, R8, drop);
-  a.ldx_w(R2, R7, v6_off);
-  a.ldx_w(R3, R7, static_cast<int16_t>(v6_off + 4));
-  a.ldx_w(R4, R7, static_cast<int16_t>(v6_off + 8));
-  a.ldx_w(R5, R7, static_cast<int16_t>(v6_off + 12));
-  match6(a, p, pass);
-  a.ja(drop);
-  tail(a, pass, drop);
-  return a.finish();
-}
-
 
 Result<void> attach(int cgroup_fd, int prog_fd, bpf_attach_type type, const char* name) {
   bpf_attr attr{};
@@ -451,7 +115,15 @@ std::string loopback_str(Xid xid) {
 }
 
 Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
-  Plan p = plan_of(xid, bind);
+  // The loopback maps live as long as the programs that use them (they hold the maps).
+  UniqueFd maps[2];
+  const char* names[2] = {"vs_lback4", "vs_lback6"};
+  for (int i = 0; i < 2; ++i) {
+    auto m = create_bpf_map(names[i], BPF_MAP_TYPE_HASH, 4, 4, 65536, BPF_F_NO_PREALLOC);
+    if (!m) return std::move(m).error().wrap("bind context " + xid.str());
+    maps[i] = std::move(*m);
+  }
+  NetBindPrograms built = build_net_bind_programs(xid, bind, maps[0].get(), maps[1].get());
   struct Prog {
     const char* name;
     bpf_prog_type type;
@@ -459,15 +131,16 @@ Result<void> attach_net_bind(int cgroup_fd, Xid xid, const NetBind& bind) {
     std::vector<bpf_insn> insns;
   };
   const Prog progs[] = {
-      {"vs_bind4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_BIND, bind4(p)},
-      {"vs_bind6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_BIND, bind6(p)},
-      {"vs_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT, connect4(p)},
-      {"vs_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT, connect6(p)},
-      {"vs_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, sendmsg4(p)},
-      {"vs_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, sendmsg6(p)},
+      {"vs_bind4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_BIND, built.bind4},
+      {"vs_bind6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_BIND, built.bind6},
+      {"vs_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT, built.connect4},
+      {"vs_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT, built.connect6},
+      {"vs_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, built.sendmsg4},
+      {"vs_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, built.sendmsg6},
       {"vs_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS,
-       skb_filter(p, 16, 24)},
-      {"vs_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, skb_filter(p, 12, 8)},
+       built.ingress},
+      {"vs_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS,
+       built.egress},
   };
   // Everything is loaded (verified) before the first attach, so a program the verifier
   // rejects leaves the cgroup as it was.

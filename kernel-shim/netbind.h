@@ -2,19 +2,29 @@
 // hand-assembled cgroup-BPF programs on the context's v2 cgroup.
 //
 //   bind4/bind6        0.0.0.0 and `::ffff:0.0.0.0` -> the first v4 address, `::` -> the first
-//                      v6 address; 127/8 and ::1 -> the private loopback 127.X.Y.1 (X.Y from
-//                      the xid; ::1 as ::ffff:127.X.Y.1); own addresses allowed; anything else
-//                      EPERM. `::` with no v6 address is EPERM (a dual-stack wildcard cannot
-//                      be narrowed to one v4 address).
-//   connect4/connect6  127/8 and ::1 remapped as above; an unbound socket is bound (bpf_bind,
-//                      port 0) to the first address of the family it talks, so the source is
-//                      the context's own; a family without an address is EPERM.
-//   sendmsg4/sendmsg6  (unconnected UDP) destination remapped as above (::1 is EPERM); a
-//                      wildcard source becomes the first address, a foreign one is EPERM.
+//                      v6 address (no v6 address: `::ffff:` the first v4 one, so a dual-stack
+//                      wildcard serves IPv4; a v6-only socket then gets EINVAL from the
+//                      kernel); 127/8 and ::1 -> the private loopback 127.X.Y.1 (X.Y from the
+//                      xid; ::1 as ::ffff:127.X.Y.1); own addresses allowed; anything else
+//                      EPERM. A wildcard bind to port P records P in the context's lback map
+//                      of its family (a loopback bind to P clears the v4 one).
+//   connect4/connect6  127/8 and ::1 (util-vserver's lback): to the first address of the
+//                      family if P is recorded (the wildcard listener is there), else to the
+//                      private loopback; a v4 target is refused (EPERM) if the socket
+//                      that would take it (sk_lookup) is not bound to exactly that address,
+//                      e.g. the host's wildcard listener (a v6 one, the first v6 address,
+//                      is the context's own address, which it may reach anyway). An unbound socket is bound (bpf_bind, port 0) to the
+//                      first address of the family it talks, so the source is the context's
+//                      own; a family without an address is EPERM.
+//   sendmsg4/sendmsg6  (unconnected UDP) destination as connect4 (::1 is EPERM); a wildcard
+//                      source becomes the first address, a foreign one is EPERM.
 //   ingress (skb)      packets to any address but the context's own are dropped: closes the
 //                      listen()-without-bind hole (autobind lands on the wildcard).
 //   egress (skb)       packets from any address but the context's own are dropped: raw and
-//                      ping sockets, IP_PKTINFO and other paths the sock_addr hooks miss.
+//                      ping sockets, IP_PKTINFO and other paths the sock_addr hooks miss. It
+//                      runs after POSTROUTING: an IPv4 packet a source NAT rewrote passes if
+//                      its TCP or UDP socket chose an own source (skb_filter in netbind.cc).
+//                      From the private loopback only to it and the own addresses.
 // The programs are attached without flags (so no sub-cgroup of the context may attach its
 // own), which also makes a new attach replace the old program; they go with the cgroup.
 #pragma once

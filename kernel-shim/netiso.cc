@@ -10,6 +10,7 @@
 
 #include "kernel-shim/context_table.h"
 #include "kernel-shim/nat.h"
+#include "kernel-shim/netshared.h"
 #include "kernel-shim/rtnl.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/scope_exit.h"
@@ -18,9 +19,7 @@
 namespace vs::shim {
 namespace {
 
-std::string hostns_dir(const ContextTable& table, Xid xid) {
-  return table.entry_dir(xid) + "/hostns";
-}
+std::string hostns_dir(const ContextTable& table, Xid xid) { return host_netns_dir(table, xid); }
 
 bool valid_ifname(const std::string& n) {
   // IFNAMSIZ - 1, no '/', ':' or whitespace, not "." or ".." (dev_valid_name()).
@@ -119,6 +118,9 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const NetState&
 }  // namespace
 
 std::string host_veth_name(Xid xid) { return "vsv" + xid.str(); }
+std::string host_netns_dir(const ContextTable& table, Xid xid) {
+  return table.entry_dir(xid) + "/hostns";
+}
 std::string nat_comment(Xid xid) { return "vserver xid " + xid.str(); }
 
 NetInfo net_info(const NetState& net, bool has_netns) {
@@ -294,6 +296,7 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const NetState&
       auto l = host->link(hv);
       if (l) note(host->del_link(l->index, hv));
     }
+    note(remove_host_addresses(*host, net.host_addrs));
   } else {
     note(std::move(host).error());
   }
@@ -309,7 +312,7 @@ Result<void> teardown_locked(const ContextTable& table, Xid xid, const NetState&
       }
     }
   }
-  if (iso.nat) note(remove_nat_rules(hostns ? hostns.get() : -1, xid));
+  if (iso.nat || net.shared_nat) note(remove_nat_rules(hostns ? hostns.get() : -1, xid));
   const std::string& br = iso.device;
   if (host && net.isolated && iso.link == IsoLink::kVeth && !br.empty()) {
     // Only a bridge we made, and only when no guest (or anyone) uses it any more.

@@ -53,6 +53,8 @@ struct IsolatedNetSpec {
 /// The alias vserver gives a bridge it creates (how teardown knows it may delete it).
 inline constexpr const char* kBridgeAlias = "vserver-managed";
 
+/// RUNDIR/<xid>/hostns: the pin of the network namespace the context's host side is in.
+std::string host_netns_dir(const ContextTable& table, Xid xid);
 /// The host end's name for a context: "vsv<xid>".
 std::string host_veth_name(Xid xid);
 /// The nft comment that tags a context's NAT rules: "vserver xid <xid>".
@@ -70,7 +72,8 @@ Result<void> check_isolated_net_spec(const IsolatedNetSpec& spec);
 Result<void> setup_isolated_net(const ContextTable& table, Xid xid, const IsolatedNetSpec& spec,
                                 bool lock_held = false);
 
-/// Removes the host-side pieces recorded in `net` (see above) and the host namespace pin.
+/// Removes the host-side pieces recorded in `net` (see above; and a shared-mode context's
+/// host addresses and NAT rules, netshared.h) and the host namespace pin.
 /// Best effort, idempotent; returns the first error. Called by ContextTable::reap() under
 /// the context's lock, before the context's namespaces are unpinned.
 Result<void> teardown_isolated_net(const ContextTable& table, Xid xid, const NetState& net);

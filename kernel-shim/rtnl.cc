@@ -329,41 +329,79 @@ Result<void> Rtnl::del_link(int index, const std::string& subject) {
   return r;
 }
 
-Result<void> Rtnl::add_address(int index, const NetAddress& a, const std::string& subject) {
-  Msg m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+namespace {
+
+// The fixed header and address attributes of RTM_NEWADDR / RTM_DELADDR.
+void put_addr(Rtnl::Msg& m, int index, const NetAddress& a) {
   auto* ifa = m.fixed<ifaddrmsg>();
+  if (!ifa) return;
   ifa->ifa_family = static_cast<uint8_t>(a.family);
   ifa->ifa_prefixlen = static_cast<uint8_t>(a.prefix);
   ifa->ifa_scope = RT_SCOPE_UNIVERSE;
   ifa->ifa_index = static_cast<uint32_t>(index);
-  size_t len = a.family == AF_INET ? 4 : 16;
   // No duplicate address detection: the address is usable at once (a service binds it
   // right after start), and duplicates between contexts are refused before (netbind.h).
   if (a.family == AF_INET6) ifa->ifa_flags = IFA_F_NODAD;
+  size_t len = a.family == AF_INET ? 4 : 16;
   m.put(IFA_LOCAL, a.bytes.data(), len);
   m.put(IFA_ADDRESS, a.bytes.data(), len);
+}
+
+}  // namespace
+
+Result<void> Rtnl::add_address(int index, const NetAddress& a, const std::string& subject,
+                               const std::string& label, uint8_t proto) {
+  Msg m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  put_addr(m, index, a);
+  if (!label.empty() && a.family == AF_INET) m.put_str(IFA_LABEL, label.substr(0, IFNAMSIZ - 1));
+  if (proto != 0) m.put(IFA_PROTO, &proto, sizeof proto);
   return request(m, "add address " + format_net_address(a), subject);
 }
 
+Result<void> Rtnl::del_address(int index, const NetAddress& a, const std::string& subject) {
+  Msg m(RTM_DELADDR, 0);
+  put_addr(m, index, a);
+  auto r = request(m, "delete address " + format_net_address(a), subject);
+  if (!r && (r.error().code == EADDRNOTAVAIL || r.error().code == ENODEV)) {
+    return make_error(ErrorKind::kNotFound, "delete address " + format_net_address(a), subject,
+                      "no such address", r.error().code);
+  }
+  return r;
+}
+
 Result<std::vector<NetAddress>> Rtnl::addresses(int index) {
+  auto all = all_addresses();
+  if (!all) return std::move(all).error();
+  std::vector<NetAddress> out;
+  for (const auto& a : *all) {
+    if (a.index == index) out.push_back(a.addr);
+  }
+  return out;
+}
+
+Result<std::vector<AddrInfo>> Rtnl::all_addresses() {
   Msg m(RTM_GETADDR, NLM_F_DUMP);
   m.fixed<ifaddrmsg>()->ifa_family = AF_UNSPEC;
-  std::vector<NetAddress> out;
+  std::vector<AddrInfo> out;
   auto r = dump(m, "RTM_GETADDR", [&](const nlmsghdr* h) {
     if (h->nlmsg_type != RTM_NEWADDR) return;
     const auto* am = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
-    if (static_cast<int>(am->ifa_index) != index) return;
     if (am->ifa_family != AF_INET && am->ifa_family != AF_INET6) return;
     Attrs<IFA_MAX + 1> t;
     t.parse_msg(h, sizeof *am);
     const rtattr* at = t.tb[IFA_LOCAL] ? t.tb[IFA_LOCAL] : t.tb[IFA_ADDRESS];
     size_t len = am->ifa_family == AF_INET ? 4 : 16;
     if (!at || RTA_PAYLOAD(at) != len) return;
-    NetAddress a;
-    a.family = am->ifa_family;
-    a.prefix = am->ifa_prefixlen;
-    std::memcpy(a.bytes.data(), RTA_DATA(at), len);
-    out.push_back(a);
+    AddrInfo info;
+    info.index = static_cast<int>(am->ifa_index);
+    info.addr.family = am->ifa_family;
+    info.addr.prefix = am->ifa_prefixlen;
+    std::memcpy(info.addr.bytes.data(), RTA_DATA(at), len);
+    info.label = attr_str(t.tb[IFA_LABEL]);
+    if (t.tb[IFA_PROTO] && RTA_PAYLOAD(t.tb[IFA_PROTO]) >= 1) {
+      info.proto = *static_cast<const uint8_t*>(RTA_DATA(t.tb[IFA_PROTO]));
+    }
+    out.push_back(std::move(info));
   });
   if (!r) return std::move(r).error();
   return out;

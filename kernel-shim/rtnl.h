@@ -29,6 +29,14 @@ struct LinkInfo {
   bool up = false;
 };
 
+/// One address as RTM_GETADDR reports it.
+struct AddrInfo {
+  int index = 0;
+  NetAddress addr;
+  std::string label;  ///< IFA_LABEL (IPv4 only)
+  uint8_t proto = 0;  ///< IFA_PROTO, 0 if none
+};
+
 class Rtnl {
  public:
   /// A route netlink socket in the caller's network namespace.
@@ -56,9 +64,16 @@ class Rtnl {
   Result<void> del_link(int index, const std::string& subject);
 
   /// Adds ADDR/PREFIX to a link (v6 with IFA_F_NODAD: the guest owns it, see DESIGN.md).
-  Result<void> add_address(int index, const NetAddress& a, const std::string& subject);
+  /// `label` (IPv4 only, at most 15 characters) and `proto` (IFA_PROTO, Linux 6.1; 0: none)
+  /// mark an address as someone's; older kernels ignore the protocol.
+  Result<void> add_address(int index, const NetAddress& a, const std::string& subject,
+                           const std::string& label = {}, uint8_t proto = 0);
+  /// Deletes ADDR/PREFIX from a link; EADDRNOTAVAIL (not there) is a kNotFound error.
+  Result<void> del_address(int index, const NetAddress& a, const std::string& subject);
   /// The addresses of a link (of every family).
   Result<std::vector<NetAddress>> addresses(int index);
+  /// Every address of the namespace, with its link, label and protocol.
+  Result<std::vector<AddrInfo>> all_addresses();
   /// Adds a default route of the gateway's family via `gw` (on-link on `index`).
   Result<void> add_default_route(const NetAddress& gw, int index, const std::string& subject);
 

@@ -139,12 +139,9 @@ Result<void> apply_gateway(const Setting& s) {
   return ok();
 }
 
-// NAT: isolated mode only, IPv4 only.
+// NAT: IPv4 only (isolated: the guest's eth0 masqueraded; shared: the address).
 Result<void> apply_nat(const Setting& s) {
   Interface& itf = s.interface();
-  if (itf.mode != NetMode::kIsolated) {
-    return s.error("only an isolated interface has one", std::string(kIsolatedOnly));
-  }
   bool on = s.text() == "true";
   if (itf.family != AF_INET && on) {
     return s.error("NAT is for IPv4 (IPv6 is not masqueraded)", "nat on an IPv4 address");

@@ -17,6 +17,7 @@
 #include "kernel-shim/limits.h"
 #include "kernel-shim/netbind.h"
 #include "kernel-shim/netiso.h"
+#include "kernel-shim/netshared.h"
 #include "kernel-shim/run_cache.h"
 #include "kernel-shim/seccomp.h"
 #include "lib/base/fs_at.h"
@@ -28,6 +29,7 @@
 #include "lib/mount/fstab.h"
 #include "lib/mount/guest_root.h"
 #include "lib/net/isolated.h"
+#include "lib/net/shared.h"
 
 namespace vs {
 
@@ -256,6 +258,11 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   }
   auto bind = shared_addresses(g);
   if (!bind) return std::move(bind).error().wrap(what);
+  // Checked against the host now, before anything exists: a configuration error names
+  // FILE:LINE and the key.
+  std::vector<std::string> net_warnings;
+  auto host_side = shared_host_spec(g, &net_warnings);
+  if (!host_side) return std::move(host_side).error();
   auto isolated = isolated_net_spec(g);
   if (!isolated) return std::move(isolated).error().wrap(what);
   std::vector<FstabEntry> fstab;
@@ -268,6 +275,8 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
   auto lk = lock_guest(table, g.name);
   if (!lk) return std::move(lk).error();
   step("guest-locked");
+  // Host addresses of guests that died (or whose state was lost) go first.
+  (void)shim::sweep_host_addresses(table);
   auto running = find_guest_context(table, g);
   if (!running) return std::move(running).error().wrap(what);
   if (*running) {
@@ -287,6 +296,9 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
     return std::move(root).error().wrap(what);
   }
   if (auto r = check_guest_tree(root->get(), g.vdir); !r) return std::move(r).error().wrap(what);
+  if (hooks.warn) {
+    for (const auto& w : net_warnings) hooks.warn(w);
+  }
   if (auto r = run_script(g, roots, "pre-start", std::nullopt); !r) return std::move(r).error();
 
   GuestRootSpec rootspec;
@@ -359,6 +371,14 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
         if (r.error().code == EADDRINUSE) {
           return make_error(ErrorKind::kWrongState, "start", g.name, r.error().detail, EADDRINUSE);
         }
+        return std::move(r).error().wrap(what);
+      }
+      // The host side under the network lock: addresses a guest whose state was lost left
+      // behind go first (one may be this guest's), then this guest's go on their devices.
+      auto nl = shim::net_lock(table);
+      if (!nl) return std::move(nl).error().wrap(what);
+      (void)shim::sweep_host_addresses_locked(table);
+      if (auto r = shim::setup_shared_host(table, xid, *host_side); !r) {
         return std::move(r).error().wrap(what);
       }
     }
@@ -468,6 +488,7 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
   }
   auto reaped = table.reap_locked(st.xid, std::move(*entry_lock), true);
   if (!reaped) return std::move(reaped).error().wrap(what);
+  (void)shim::sweep_host_addresses(table);
   ::unlink(index_path(table, g.name).c_str());
   if (auto r = run_script(g, roots, "post-stop", st.xid); !r) {
     return std::move(r).error().wrap("the guest stopped but");

@@ -97,12 +97,14 @@ TEST(Confinement, ClassicChainAppliesTheRecordedBoundsAtTheSeal) {
                 {"--create", "--silent", "--xid", "41104", "--", tool_path("vattribute"), "--set",
                  "--bcap", "~CAP_KILL,NET_ADMIN", "--", tool_path("vcontext"), "--migrate-self",
                  "--endsetup", "--", "sh", "-c",
-                 std::string(kShowCaps) + "; " + tool_path("vattribute") +
+                 std::string(kShowCaps) + "; " + tool_path("vattribute") + " --rundir " +
+                     root_env().rundir + " --cgroup-parent " + root_env().cgroup_parent +
                      " --set --bcap SYS_ADMIN; echo rc=$?"});
   ASSERT_EQ(r.status, 0) << r.err;
   CapMask want = (vs::shim::default_guest_bcaps() & ~bit(CAP_KILL)) | bit(CAP_NET_ADMIN);
   EXPECT_EQ(parse_caps(r.out)["CapBnd"], want) << r.out;
-  // From inside a sealed context nothing can be changed: the table is out of reach (4).
+  // From inside a sealed context nothing can be changed: the table is out of reach (4). The
+  // sealed command gets a clean environment: the test names its run dir and cgroup parent.
   EXPECT_NE(r.out.find("rc=4"), std::string::npos) << r.out << r.err;
 }
 

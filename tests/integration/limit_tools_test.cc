@@ -187,8 +187,10 @@ TEST(LimitTools, InsideAContextOnlyItsOwnLimitsAndOnlyBeforeItIsSealed) {
   ASSERT_TRUE(open_ctx.ok());
   ASSERT_TRUE(sealed_ctx.ok());
   auto inside = [](const char* xid, std::vector<std::string> args) {
+    // A sealed command's environment is clean: the run dir and cgroup parent are named.
     std::vector<std::string> argv{tool("vcontext"), "--migrate", "--xid", xid, "--",
-                                  tool("vlimit")};
+                                  tool("vlimit"), "--rundir", test::root_env().rundir,
+                                  "--cgroup-parent", test::root_env().cgroup_parent};
     argv.insert(argv.end(), args.begin(), args.end());
     return test::run_cmd(argv);
   };

@@ -148,7 +148,8 @@ TEST_F(ConfigTest, EveryErrorNamesFileLineKeyAndWhatIsAllowed) {
       {"[[interfaces]]\naddress = \"10.0.0.1\"\ngateway = \"10.0.0.254\"\n",
        "3: key 'interfaces.0.gateway': only an isolated interface has one (expected mode = "
        "\"isolated\" in the same [[interfaces]])"},
-      {"[[interfaces]]\naddress = \"10.0.0.1\"\nnat = true\n", "3: key 'interfaces.0.nat': only"},
+      // A shared address may be masqueraded (vserver's rule), an IPv6 one not.
+      {"[[interfaces]]\naddress = \"fd00::1\"\nnat = true\n", "3: key 'interfaces.0.nat': NAT is for IPv4"},
       {"[[interfaces]]\naddress = \"10.0.0.1/24\"\nmode = \"isolated\"\ngateway = \"10.0.0.0.1\"\n",
        "4: key 'interfaces.0.gateway': `10.0.0.0.1` is not an IPv4 or IPv6 address"},
       {"[[interfaces]]\naddress = \"10.0.0.1/24\"\nmode = \"isolated\"\ngateway = \"10.0.0.254/24\"\n",

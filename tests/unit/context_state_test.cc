@@ -108,6 +108,17 @@ TEST(ContextState, RoundTripOfTheDefaultsAndOtherModes) {
   EXPECT_EQ(back->confinement.bcaps, std::optional<CapMask>(0));
   EXPECT_FALSE(back->confinement.seccomp.enabled);
   EXPECT_TRUE(back->net.is_shared());
+  EXPECT_FALSE(back->net.shared_nat);
+
+  // Shared mode's host side: addresses on host devices and masquerade rules.
+  st.net.host_addrs = {{3, addr("192.0.2.7/24")}, {7, addr("2001:db8::7/64")}};
+  st.net.shared_nat = true;
+  back = ContextState::parse(st.serialize(), "state");
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->net.host_addrs, st.net.host_addrs);
+  EXPECT_TRUE(back->net.shared_nat);
+  st.net.host_addrs.clear();
+  st.net.shared_nat = false;
 
   st.net.isolated.emplace();
   st.net.isolated->link = IsoLink::kMacvlan;
@@ -220,6 +231,13 @@ TEST(ContextState, RejectsBadInput) {
       {"xid=42\nattr.net.if=\n", "empty"},
       {"xid=42\nattr.net.gw=nope\n", "attr.net.gw"},
       {"xid=42\nattr.net.nat=yes\n", "attr.net.nat"},
+      {"xid=42\nattr.net.nat=1\n", "attr.net.nat"},
+      {"xid=42\nattr.net.hostaddr=3\n", "IFINDEX@ADDRESS"},
+      {"xid=42\nattr.net.hostaddr=0@10.0.0.1/24\n", "net.hostaddr"},
+      {"xid=42\nattr.net.hostaddr=3@10.0.0.300/24\n", "10.0.0.300"},
+      {"xid=42\nattr.net.mode=isolated\nattr.net.link=veth\nattr.net.if=eth0\n"
+       "attr.net.bridge=br0\nattr.net.veth=vsv42\nattr.net.hostaddr=3@10.0.0.1/24\n",
+       "attr.net.hostaddr"},
       {"xid=42\nattr.net.colour=blue\n", "attr.net.colour"},
   };
   for (const auto& c : cases) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel-shim/netshared.h"
 #include "kernel-shim/context.h"
 #include "kernel-shim/context_table.h"
 #include "lib/base/escape.h"
@@ -328,8 +329,10 @@ int cmd_list(const Global& g) {
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   // A listing looks at every context anyway: dead ones (a start killed half-way, a guest
-  // whose init ended) are reaped on the way.
+  // whose init ended) are reaped on the way, and so are the host addresses of guests whose
+  // state was lost.
   if (auto r = table.list(); !r) return fail(r.error());
+  (void)vs::shim::sweep_host_addresses(table);
   if (g.json) std::fputs("[", stdout);
   else std::printf("%-20s %-8s %-7s %-6s %s\n", "NAME", "STATE", "CONTEXT", "INIT", "VDIR");
   bool first = true;
