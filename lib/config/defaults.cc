@@ -100,10 +100,12 @@ Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name) 
   return build_guest(name, merged, roots);
 }
 
-Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
-                                                 std::vector<Error>* broken) {
+namespace {
+
+// The names under the confdir (not those starting with '.'), sorted; none if there is none.
+Result<std::vector<std::string>> guest_names(const ConfigRoots& roots) {
   auto dir = DirStream::open_at(AT_FDCWD, roots.confdir, roots.confdir);
-  if (!dir && dir.error().code == ENOENT) return std::vector<GuestConfig>{};  // no guest yet
+  if (!dir && dir.error().code == ENOENT) return std::vector<std::string>{};  // no guest yet
   if (!dir) return std::move(dir).error();
   auto all = dir->names();
   if (!all) return std::move(all).error();
@@ -112,18 +114,63 @@ Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
     if (n.front() != '.') names.push_back(std::move(n));
   }
   std::sort(names.begin(), names.end());
-  std::vector<GuestConfig> guests;
-  for (const auto& n : names) {
+  return names;
+}
+
+}  // namespace
+
+Result<GuestSet> load_guest_set(const ConfigRoots& roots) {
+  auto names = guest_names(roots);
+  if (!names) return std::move(names).error();
+  std::vector<GuestConfig> loaded;
+  std::vector<BrokenGuest> unloadable;
+  for (const auto& n : *names) {
     auto g = load_guest(roots, n);
-    if (!g && broken) {
-      broken->push_back(std::move(g).error());
+    if (!g) {
+      unloadable.push_back(BrokenGuest{n, std::move(g).error(), std::nullopt});
       continue;
     }
+    loaded.push_back(std::move(*g));
+  }
+  GuestSet set = sort_out_guests(std::move(loaded), roots);
+  set.broken.insert(set.broken.end(), std::make_move_iterator(unloadable.begin()),
+                    std::make_move_iterator(unloadable.end()));
+  std::sort(set.broken.begin(), set.broken.end(),
+            [](const BrokenGuest& a, const BrokenGuest& b) { return a.name < b.name; });
+  return set;
+}
+
+Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
+                                                 std::vector<Error>* broken) {
+  if (broken) {
+    auto set = load_guest_set(roots);
+    if (!set) return std::move(set).error();
+    for (auto& b : set->broken) broken->push_back(std::move(b.error));
+    return std::move(set->guests);
+  }
+  auto names = guest_names(roots);
+  if (!names) return std::move(names).error();
+  std::vector<GuestConfig> guests;
+  for (const auto& n : *names) {
+    auto g = load_guest(roots, n);
     if (!g) return std::move(g).error();
     guests.push_back(std::move(*g));
   }
   if (auto r = validate_guests(guests, roots); !r) return std::move(r).error();
   return guests;
+}
+
+Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots) {
+  if (auto r = check_guest_vdir(g, roots); !r) return r;
+  auto names = guest_names(roots);
+  if (!names) return std::move(names).error().wrap("check the other guests");
+  for (const auto& n : *names) {
+    if (n == g.name) continue;
+    auto other = load_guest(roots, n);
+    if (!other) continue;  // its own problem, reported when it is used
+    if (auto r = check_guest_pair(g, *other, roots); !r) return r;
+  }
+  return ok();
 }
 
 }  // namespace vs

@@ -194,11 +194,13 @@ Result<FileLock> lock_guest(const ContextTable& table, std::string_view name) {
 
 namespace {
 
-// RUNDIR/guest-NAME.xid: the xid a dynamic guest got at its start. Written as soon as the
-// xid is taken, before anything of the context exists, so every running guest has it and
-// finding one is a single read, never a scan of the table (at 1000 guests, 1000 state
+// RUNDIR/guest-NAME.xid: the xid a guest got at its start, static or dynamic. Written as soon
+// as the xid is taken, before anything of the context exists, so every running guest has it
+// and finding one is a single read, never a scan of the table (at 1000 guests, 1000 state
 // files per start); a start killed half-way leaves an index to what the next start reaps.
-// The state's name is always checked: a stale index means "not running".
+// A running guest is found by its name through it, never by its configured context: an
+// administrator who edits `context` of a running guest still sees it running, and a second
+// start is refused. The state's name is always checked: a stale index means "not running".
 std::string index_path(const ContextTable& table, const std::string& name) {
   return table.config().rundir + "/guest-" + name + ".xid";
 }
@@ -224,11 +226,13 @@ Result<std::optional<shim::ContextHandle>> find_guest_context(const ContextTable
     if (ctx && ctx->state.name == config.name) return std::move(*ctx);
     return std::nullopt;
   };
-  if (config.xid) return matches(*config.xid);
   auto text = read_file(index_path(table, config.name), 64);
   if (!text) {
-    if (text.error().code == ENOENT) return std::optional<shim::ContextHandle>();
-    return std::move(text).error();
+    if (text.error().code != ENOENT) return std::move(text).error();
+    // No index: a static guest started by a version that wrote none is still found (by
+    // the name in the state of its configured context).
+    if (config.xid) return matches(*config.xid);
+    return std::optional<shim::ContextHandle>();
   }
   auto x = Xid::parse(std::string_view(*text).substr(0, text->find('\n')));
   if (!x) return std::optional<shim::ContextHandle>();
@@ -346,9 +350,7 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
     }
     return ok();
   };
-  if (!g.xid) {
-    spec.on_xid = [&](Xid xid) { return write_index(table, g.name, xid); };
-  }
+  spec.on_xid = [&](Xid xid) { return write_index(table, g.name, xid); };
   spec.host_setup = [&](Xid xid, const shim::ContextCgroup& cg, pid_t) -> Result<void> {
     auto dirs = shim::LimitDirs::resolve(table.layout(), cg);
     if (auto r = shim::set_cgroup_limits(dirs, g.limits); !r) return std::move(r).error().wrap(what);

@@ -4,9 +4,12 @@
 // (lib/guest/boot.h run_boot).
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "lib/base/escape.h"
+#include "lib/base/exit_code.h"
 #include "lib/config/config.h"
 #include "lib/guest/boot.h"
 #include "tools/common/cli.h"
@@ -30,6 +33,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"start", "stop"}));
   app.add_option("--mark", mark, "the boot mark (default: default)");
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "one line per guest on stdout as it is settled");
   app.add_option("-j,--jobs", jobs, "guests started or stopped at once (default 8)")
       ->check(CLI::Range(1u, 256u));
   vs::tool::add_root_options(app, root_opts);
@@ -37,19 +42,47 @@ int main(int argc, char** argv) {
   int code = 0;
   if (!vs::tool::parse_args(app, argc, argv, &code)) return code;
   auto roots = vs::tool::config_roots(root_opts, common);
-  std::vector<vs::Error> broken;
-  auto guests = vs::load_all_guests(roots, &broken);
-  if (!guests) return vs::tool::report(kTool, guests.error());
-  for (const auto& e : broken)
-    std::fprintf(stderr, "%s: skipped: %s\n", kTool, e.message().c_str());
-  auto waves = vs::boot_waves(*guests, mark);
-  if (!waves) return vs::tool::report(kTool, waves.error());
-
   const bool starting = action == "start";
+  // Nothing of one guest holds back the others: a broken guest is skipped (start) with its
+  // reason; to stop, a broken guest whose own configuration loads is stopped like the
+  // others (a hand edit must not keep a guest running at shutdown). Every problem makes the
+  // exit code 1 at the end.
+  auto set = vs::load_guest_set(roots);
+  if (!set) return vs::tool::report(kTool, set.error());
+  size_t problems = 0;
+  std::vector<vs::GuestConfig> usable = std::move(set->guests);
+  std::map<std::string, std::string> broken_why;
+  for (auto& b : set->broken) {
+    broken_why[b.name] = b.error.message();
+    const bool ours = !b.config || b.config->mark == mark;
+    if (!starting && b.config) {
+      usable.push_back(std::move(*b.config));
+      if (ours) {
+        ++problems;
+        std::fprintf(stderr, "%s: %s is broken (stopped all the same): %s\n", kTool,
+                     b.name.c_str(), b.error.message().c_str());
+      }
+      continue;
+    }
+    if (!ours) continue;  // of another mark: its own boot reports it
+    ++problems;
+    std::fprintf(stderr, "%s: %s %s: %s\n", kTool, b.config ? "not starting" : "skipped",
+                 vs::escape_terminal(b.name).c_str(), b.error.message().c_str());
+  }
+  vs::BootOrder order = vs::boot_order(usable, mark, !starting, broken_why);
+  for (const auto& [name, why] : order.left_out) {
+    ++problems;
+    std::fprintf(stderr, "%s: not starting %s: %s\n", kTool, name.c_str(), why.c_str());
+  }
+  for (const auto& p : order.problems) {
+    ++problems;
+    std::fprintf(stderr, "%s: %s\n", kTool, p.c_str());
+  }
+
   vs::BootPlan plan;
-  plan.waves = std::move(*waves);
+  plan.waves = std::move(order.waves);
   if (starting) {
-    for (const auto& g : *guests) plan.depends[g.name] = g.depends;
+    for (const auto& g : usable) plan.depends[g.name] = g.depends;
   } else {
     std::reverse(plan.waves.begin(), plan.waves.end());
   }
@@ -74,8 +107,19 @@ int main(int argc, char** argv) {
     } else if (ev.outcome == Outcome::kNotRun) {
       std::fprintf(stderr, "%s: %s %s: %s\n", kTool, action.c_str(), ev.name.c_str(),
                    ev.error.message().c_str());
+    } else if (verbose) {
+      std::printf("%s: %s %s: %s\n", kTool, action.c_str(), ev.name.c_str(),
+                  ev.exit_code == vs::kExitWrongState
+                      ? (starting ? "was running" : "was not running")
+                      : (starting ? "started" : "stopped"));
+      std::fflush(stdout);
     }
   });
   if (!done) return vs::tool::report(kTool, done.error());
-  return done->failed == 0 && done->skipped == 0 ? vs::kExitOk : vs::kExitFailed;
+  if (verbose) {
+    std::printf("%s: %s --mark %s: %zu done, %zu failed, %zu skipped, %zu other problems\n", kTool,
+                action.c_str(), mark.c_str(), done->done, done->failed, done->skipped, problems);
+  }
+  return done->failed == 0 && done->skipped == 0 && problems == 0 ? vs::kExitOk
+                                                                  : vs::kExitFailed;
 }
