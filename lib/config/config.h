@@ -91,7 +91,10 @@ Result<void> check_guest_pair(const GuestConfig& a, const GuestConfig& b,
 /// What `start` checks before anything is made: `g`'s vdir, and `g` against every other guest
 /// whose own configuration loads (a guest that does not load is its own problem). The error
 /// names both guests.
-Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots);
+/// With `vdirs_only`, only the checks of the trees (its vdir, vdirs overlapping): what
+/// `delete` needs before it removes a tree.
+Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots,
+                                  bool vdirs_only = false);
 
 /// A guest that cannot be used: its configuration does not load, or its vdir or a clash
 /// with another guest (same static context, same address, overlapping vdirs) is refused.

@@ -160,7 +160,8 @@ Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
   return guests;
 }
 
-Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots) {
+Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots,
+                                  bool vdirs_only) {
   if (auto r = check_guest_vdir(g, roots); !r) return r;
   auto names = guest_names(roots);
   if (!names) return std::move(names).error().wrap("check the other guests");
@@ -168,6 +169,18 @@ Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots
     if (n == g.name) continue;
     auto other = load_guest(roots, n);
     if (!other) continue;  // its own problem, reported when it is used
+    if (vdirs_only) {
+      // Only the trees: the pair check on copies that share nothing else.
+      GuestConfig a, b;
+      a.name = g.name;
+      a.vdir = g.vdir;
+      a.origins = g.origins;
+      b.name = other->name;
+      b.vdir = other->vdir;
+      b.origins = other->origins;
+      if (auto r = check_guest_pair(a, b, roots); !r) return r;
+      continue;
+    }
     if (auto r = check_guest_pair(g, *other, roots); !r) return r;
   }
   return ok();

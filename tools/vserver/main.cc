@@ -272,6 +272,10 @@ int cmd_delete(const Global& g, const std::string& name, const std::vector<std::
   auto roots = roots_of(g);
   auto cfg = vs::load_guest(roots, name);
   if (!cfg) return fail(cfg.error());
+  // A hand-edited vdir that is a host directory or another guest's tree is never removed.
+  if (auto r = vs::check_against_others(*cfg, roots, true); !r) {
+    return fail(std::move(r).error().wrap("delete " + name));
+  }
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   auto lk = vs::lock_guest(table, name);
