@@ -169,6 +169,7 @@ Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots
     if (n == g.name) continue;
     auto other = load_guest(roots, n);
     if (!other) continue;  // its own problem, reported when it is used
+    if (!check_guest_vdir(*other, roots)) continue;  // never starts (sort_out_guests)
     if (vdirs_only) {
       // Only the trees: the pair check on copies that share nothing else.
       GuestConfig a, b;

@@ -236,13 +236,19 @@ GuestSet sort_out_guests(std::vector<GuestConfig> loaded, const ConfigRoots& roo
   // Each guest's first problem: its vdir, else the first other guest it clashes with. Both
   // guests of a clash are broken (which of them was meant is not ours to guess); each one's
   // message names the other.
+  // A guest whose own vdir is refused never starts: it clashes with nobody (`vdir = "/"`
+  // would otherwise overlap every other guest).
   std::vector<std::optional<Error>> problem(loaded.size());
+  std::vector<bool> vdir_bad(loaded.size(), false);
   for (size_t i = 0; i < loaded.size(); ++i) {
-    if (auto r = check_guest_vdir(loaded[i], roots); !r) problem[i] = std::move(r).error();
+    if (auto r = check_guest_vdir(loaded[i], roots); !r) {
+      problem[i] = std::move(r).error();
+      vdir_bad[i] = true;
+    }
   }
   for (size_t i = 0; i < loaded.size(); ++i) {
     for (size_t j = i + 1; j < loaded.size(); ++j) {
-      if (problem[i] && problem[j]) continue;
+      if ((problem[i] && problem[j]) || vdir_bad[i] || vdir_bad[j]) continue;
       if (auto r = check_guest_pair(loaded[i], loaded[j], roots); !r) {
         if (!problem[i]) problem[i] = std::move(r).error();
         if (!problem[j]) {

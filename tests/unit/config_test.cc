@@ -291,7 +291,7 @@ TEST_F(ConfigTest, VdirSymlinkIsReadAsData) {
   // A link to /etc is a path outside the base: refused between guests, never followed.
   auto all = load_all_guests(roots_);
   ASSERT_FALSE(all);
-  EXPECT_NE(all.error().message().find("a/vdir: key 'vdir': `/etc` of guest a is not below"),
+  EXPECT_NE(all.error().message().find("a/vdir: key 'vdir': `/etc` of guest a is the host's /etc"),
             std::string::npos)
       << all.error().message();
 }
@@ -347,7 +347,7 @@ TEST_F(ConfigTest, DuplicateXidAcrossGuests) {
   auto all = load_all_guests(roots_);
   ASSERT_FALSE(all);
   std::string msg = all.error().message();
-  EXPECT_NE(msg.find(roots_.confdir + "/b/vserver.toml:2: key 'context': context 10 is also"),
+  EXPECT_NE(msg.find(roots_.confdir + "/b/vserver.toml:2: key 'context': context 10 of guest b is also"),
             std::string::npos)
       << msg;
   EXPECT_NE(msg.find(roots_.confdir + "/a/vserver.toml:1"), std::string::npos) << msg;
@@ -359,7 +359,7 @@ TEST_F(ConfigTest, DuplicateAddressAcrossGuests) {
   put("b/interfaces/0/ip", "2001:0db8:0::1\n");
   auto all = load_all_guests(roots_);
   ASSERT_FALSE(all);
-  EXPECT_NE(all.error().message().find("address 2001:db8::1 is also an address of guest a"),
+  EXPECT_NE(all.error().message().find("address 2001:db8::1 of guest b is also an address of guest a"),
             std::string::npos)
       << all.error().message();
 }
@@ -373,6 +373,47 @@ TEST_F(ConfigTest, OverlappingVdirs) {
   toml("b", "vdir = \"" + roots_.vdirbase + "/ab\"\n");
   auto ok = load_all_guests(roots_);
   EXPECT_TRUE(ok) << ok.error().message();
+}
+
+// Issue 20 item 8: a clash breaks both guests (each naming the other), a bad vdir its own
+// guest, a typo its own guest; the others stay usable.
+TEST_F(ConfigTest, GuestSetSortsOutBrokenGuestsAndKeepsTheOthers) {
+  toml("a", "context = 10\n");
+  toml("b", "context = 10\n");
+  toml("c", "context = 11\n");
+  toml("d", "vdir = \"/usr/lib\"\n");
+  toml("e", "context = \"x\"\n");
+  toml("f", "vdir = \"/\"\n");
+  auto set = load_guest_set(roots_);
+  ASSERT_TRUE(set) << set.error().message();
+  ASSERT_EQ(set->guests.size(), 1u);
+  EXPECT_EQ(set->guests[0].name, "c");
+  ASSERT_EQ(set->broken.size(), 5u);
+  EXPECT_EQ(set->broken[0].name, "a");
+  EXPECT_NE(set->broken[0].error.message().find("context 10 of guest a is also the context of "
+                                                "guest b"),
+            std::string::npos)
+      << set->broken[0].error.message();
+  ASSERT_TRUE(set->broken[0].config);
+  EXPECT_NE(set->broken[1].error.message().find("of guest b is also the context of guest a"),
+            std::string::npos);
+  EXPECT_NE(set->broken[2].error.message().find("`/usr/lib` of guest d is inside the host's /usr"),
+            std::string::npos)
+      << set->broken[2].error.message();
+  EXPECT_EQ(set->broken[3].name, "e");
+  EXPECT_FALSE(set->broken[3].config);
+  EXPECT_NE(set->broken[4].error.message().find("`/` of guest f is the host's /"),
+            std::string::npos)
+      << set->broken[4].error.message();
+  // start's check: the same clash, from the guest being started.
+  auto b = load_guest(roots_, "b");
+  ASSERT_TRUE(b);
+  auto r = check_against_others(*b, roots_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("guest b is also the context of guest a"), std::string::npos);
+  auto c = load_guest(roots_, "c");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(check_against_others(*c, roots_));
 }
 
 TEST_F(ConfigTest, FormatIsStableAndJsonHasTheKeys) {
