@@ -19,6 +19,7 @@
 #include "kernel-shim/netiso.h"
 #include "kernel-shim/run_cache.h"
 #include "kernel-shim/seccomp.h"
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
 #include "lib/base/pty.h"
 #include "lib/base/stdio_relay.h"
@@ -476,6 +477,23 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
     return std::move(r).error().wrap("the guest stopped but");
   }
   return result;
+}
+
+Result<void> wait_guest(const ContextTable& table, const GuestConfig& g) {
+  auto found = find_guest_context(table, g);
+  if (!found) return std::move(found).error().wrap("wait for " + g.name);
+  if (!*found) return make_error(ErrorKind::kWrongState, "wait", g.name, "is not running", ESRCH);
+  const shim::ContextHandle& ctx = **found;
+  if (!ctx.init) {
+    return make_error(ErrorKind::kFailed, "wait", g.name,
+                      "cannot watch the init of context " + ctx.state.xid.str(), ESRCH);
+  }
+  // The pidfd becomes readable when init ends.
+  struct pollfd p = {ctx.init.get(), POLLIN, 0};
+  if (retry_eintr([&] { return ::poll(&p, 1, -1); }) < 0) {
+    return sys_error("poll", "init of " + g.name);
+  }
+  return ok();
 }
 
 Result<Child> spawn_in_guest(const ContextTable& table, const GuestConfig& config,

@@ -75,6 +75,11 @@ struct StopResult {
 Result<StopResult> stop_guest(const shim::ContextTable& table, const ConfigRoots& roots,
                               const GuestConfig& config, const StopOptions& opts = {});
 
+/// vserver NAME wait: blocks until the running guest's init has ended (the guest with it), as
+/// a supervisor such as systemd needs a process whose life is the guest's (vserver@.service).
+/// A guest that is not running is a kWrongState error.
+Result<void> wait_guest(const shim::ContextTable& table, const GuestConfig& config);
+
 /// Whether exec and enter give the command a pty.
 enum class TtyMode {
   kAuto,    ///< when stdin and stdout are terminals

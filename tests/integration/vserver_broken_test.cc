@@ -4,8 +4,12 @@
 // and starts the others; a running guest whose `context` was edited is still found by its
 // name; `vserver-boot stop` stops everything of its mark despite a dangling dependency.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
+#include <future>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/integration/vserver_cli.h"
@@ -209,6 +213,80 @@ TEST(VserverBroken, BootStopStopsEverythingDespiteADanglingDependency) {
       << r.err;
   EXPECT_EQ(vserver({"brk-stop-web", "running"}).status, 1);
   for (const char* g : {"brk-stop-db", "brk-stop-web"}) remove_guest(g);
+}
+
+// vserver NAME wait (vserver@.service's ExecStart): runs as long as the guest does and ends
+// with it, 0; on a guest that is not running, 4.
+TEST(VserverBroken, WaitEndsWhenTheGuestEnds) {
+  const std::string name = "brk-wait";
+  build(name);
+  EXPECT_EQ(vserver({name, "wait"}).status, 4);
+  ASSERT_EQ(vserver({name, "start"}).status, 0);
+  auto waiter = std::async(std::launch::async, [&] { return vserver({name, "wait"}, 60); });
+  EXPECT_EQ(waiter.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout)
+      << "wait ended while the guest runs";
+  // The guest's init dies (killed from the host, not a stop): the waiter ends.
+  auto st = vserver({name, "status"});
+  const size_t at = st.out.find("init pid ");
+  ASSERT_NE(at, std::string::npos) << st.out;
+  const pid_t init = std::stoi(st.out.substr(at + 9));
+  ASSERT_EQ(::kill(init, SIGKILL), 0);
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(vserver({name, "running"}).status, 1);
+  auto w = waiter.get();
+  EXPECT_EQ(w.status, 0) << w.err;
+  remove_guest(name);
+}
+
+// vserver-boot status (the sysv script's): LSB codes, 0 every guest of the mark runs, 3 not.
+TEST(VserverBroken, BootStatusFollowsLsb) {
+  build("brk-st-a");
+  build("brk-st-b");
+  set_init("brk-st-a", "mark = \"brkst\"\n");
+  set_init("brk-st-b", "mark = \"brkst\"\n");
+  auto r = boot({"status", "--mark", "brkst"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_EQ(r.out, "brk-st-a stopped\nbrk-st-b stopped\n");
+  ASSERT_EQ(vserver({"brk-st-a", "start"}).status, 0);
+  r = boot({"status", "--mark", "brkst"});
+  EXPECT_EQ(r.status, 3);
+  EXPECT_EQ(r.out, "brk-st-a running\nbrk-st-b stopped\n");
+  ASSERT_EQ(vserver({"brk-st-b", "start"}).status, 0);
+  EXPECT_EQ(boot({"status", "--mark", "brkst"}).status, 0);
+  r = boot({"status", "--mark", "brk-no-such-mark"});
+  EXPECT_EQ(r.status, 3);
+  EXPECT_TRUE(has(r.out, "no guest has mark brk-no-such-mark")) << r.out;
+  for (const char* g : {"brk-st-a", "brk-st-b"}) remove_guest(g);
+}
+
+// The systemd units as configured, checked by systemd-analyze verify (systemd is not PID 1
+// here: their semantics are documented in vserver-boot(8)), with SBINDIR pointed at the
+// built tools.
+TEST(VserverBroken, SystemdUnitsVerify) {
+  if (run_cmd({"sh", "-c", "command -v systemd-analyze"}).status != 0) {
+    GTEST_SKIP() << "no systemd-analyze";
+  }
+  const std::string tools = root_env().build_root + "/tools";
+  const std::string dir = root_env().tmp + "/units";
+  run_cmd({"mkdir", "-p", dir});
+  for (const auto& [unit, instance] :
+       std::vector<std::pair<std::string, std::string>>{{"vserver@.service", "vserver@web1.service"},
+                                                        {"vservers-boot@.service",
+                                                         "vservers-boot@default.service"}}) {
+    std::string text = slurp(tools + "/" + unit);
+    const size_t at = text.find("ExecStop=");
+    ASSERT_NE(at, std::string::npos) << text;
+    // The configured SBINDIR: what precedes "/vserver" in the ExecStop line.
+    const size_t start = text.find('/', at);
+    const std::string sbindir = text.substr(start, text.find("/vserver", start) - start);
+    for (size_t p; (p = text.find(sbindir + "/vserver")) != std::string::npos;) {
+      text.replace(p, sbindir.size(), tools);
+    }
+    write(dir + "/" + instance, text);
+    auto r = run_cmd({"systemd-analyze", "verify", "--man=no", dir + "/" + instance});
+    EXPECT_EQ(r.status, 0) << instance << ": " << r.err << r.out;
+    EXPECT_EQ(r.err, "") << instance;
+  }
 }
 
 }  // namespace

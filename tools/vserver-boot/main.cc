@@ -11,12 +11,45 @@
 #include "lib/base/escape.h"
 #include "lib/base/exit_code.h"
 #include "lib/config/config.h"
+#include "kernel-shim/context_table.h"
 #include "lib/guest/boot.h"
+#include "lib/guest/lifecycle.h"
 #include "tools/common/cli.h"
 
 namespace {
 
 constexpr const char* kTool = "vserver-boot";
+
+// status, with LSB's exit codes (the sysv script's `status`): one line per guest of the mark
+// (and the guests they depend on); 0 when every one runs, 3 when one does not (or the mark has
+// none), 4 when that cannot be told.
+int status(const vs::ConfigRoots&, const vs::tool::CommonOptions& common,
+           const std::vector<vs::GuestConfig>& guests, const std::string& mark) {
+  constexpr int kLsbRunning = 0, kLsbNotRunning = 3, kLsbUnknown = 4;
+  vs::BootOrder order = vs::boot_order(guests, mark, true);
+  vs::shim::ContextTable table(vs::tool::shim_config(common));
+  if (auto r = table.prepare(); !r) {
+    vs::tool::report(kTool, r.error());
+    return kLsbUnknown;
+  }
+  std::map<std::string, const vs::GuestConfig*> by_name;
+  for (const auto& g : guests) by_name[g.name] = &g;
+  size_t total = 0, running = 0;
+  for (const auto& wave : order.waves) {
+    for (const auto& name : wave) {
+      auto found = vs::find_guest_context(table, *by_name.at(name));
+      if (!found) {
+        vs::tool::report(kTool, found.error());
+        return kLsbUnknown;
+      }
+      ++total;
+      if (*found) ++running;
+      std::printf("%s %s\n", name.c_str(), *found ? "running" : "stopped");
+    }
+  }
+  if (total == 0) std::printf("no guest has mark %s\n", mark.c_str());
+  return total > 0 && running == total ? kLsbRunning : kLsbNotRunning;
+}
 
 }  // namespace
 
@@ -29,9 +62,9 @@ int main(int argc, char** argv) {
   vs::tool::RootOptions root_opts;
   unsigned jobs = 8;
   vs::tool::CommonOptions common;
-  app.add_option("action", action, "start or stop")
+  app.add_option("action", action, "start, stop or status")
       ->required()
-      ->check(CLI::IsMember({"start", "stop"}));
+      ->check(CLI::IsMember({"start", "stop", "status"}));
   app.add_option("--mark", mark, "the boot mark (default: default)");
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "one line per guest on stdout as it is settled");
@@ -54,6 +87,10 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> broken_why;
   for (auto& b : set->broken) {
     broken_why[b.name] = b.error.message();
+    if (action == "status") {
+      if (b.config) usable.push_back(std::move(*b.config));
+      continue;
+    }
     const bool ours = !b.config || b.config->mark == mark;
     if (!starting && b.config) {
       usable.push_back(std::move(*b.config));
@@ -69,6 +106,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s %s: %s\n", kTool, b.config ? "not starting" : "skipped",
                  vs::escape_terminal(b.name).c_str(), b.error.message().c_str());
   }
+  if (action == "status") return status(roots, common, usable, mark);
   vs::BootOrder order = vs::boot_order(usable, mark, !starting, broken_why);
   for (const auto& [name, why] : order.left_out) {
     ++problems;

@@ -262,6 +262,20 @@ int cmd_status(const Global& g, const std::string& name, const std::vector<std::
   return vs::kExitOk;
 }
 
+int cmd_wait(const Global& g, const std::string& name, const std::vector<std::string>& args) {
+  CLI::App app{"Wait until the running guest's init has ended (for supervisors: "
+               "vserver@.service). Exit 0 then; 4 if it is not running.",
+               "vserver " + name + " wait"};
+  int code = 0;
+  if (!parse_sub(app, args, &code)) return code;
+  auto cfg = vs::load_guest(roots_of(g), name);
+  if (!cfg) return fail(cfg.error());
+  ContextTable table(vs::tool::shim_config(g.common));
+  if (auto r = table.prepare(); !r) return fail(r.error());
+  if (auto r = vs::wait_guest(table, *cfg); !r) return fail(r.error());
+  return vs::kExitOk;
+}
+
 int cmd_delete(const Global& g, const std::string& name, const std::vector<std::string>& args) {
   CLI::App app{"Remove the guest's root tree and configuration (not while it runs).",
                "vserver " + name + " delete"};
@@ -371,7 +385,7 @@ int cmd_list(const Global& g) {
 int run(int argc, char** argv) {
   CLI::App app{
       "Manage guests: vserver [OPTIONS] NAME COMMAND [ARGS]. Commands: build, config, start, "
-      "stop, restart, enter, exec, status, running, delete (each takes --help). "
+      "stop, restart, enter, exec, status, running, wait, delete (each takes --help). "
       "vserver --list shows every guest.",
       kTool};
   Global g;
@@ -389,7 +403,7 @@ int run(int argc, char** argv) {
   }
   if (g.rest.size() < 2) {
     return fail(vs::usage_error("command", "expected NAME COMMAND (build, config, start, stop, "
-                                           "restart, enter, exec, status, running, delete) or "
+                                           "restart, enter, exec, status, running, wait, delete) or "
                                            "--list"));
   }
   const std::string name = g.rest[0];
@@ -406,9 +420,10 @@ int run(int argc, char** argv) {
   if (cmd == "status") return cmd_status(g, name, args, false);
   if (cmd == "running") return cmd_status(g, name, args, true);
   if (cmd == "delete") return cmd_delete(g, name, args);
+  if (cmd == "wait") return cmd_wait(g, name, args);
   return fail(vs::usage_error("command", "unknown command `" + cmd +
                                              "` (expected build, config, start, stop, restart, "
-                                             "enter, exec, status, running or delete)"));
+                                             "enter, exec, status, running, wait or delete)"));
 }
 
 }  // namespace
