@@ -47,11 +47,17 @@ Result<RawConfig> parse_toml_config(std::string_view text, const std::string& fi
 /// Reads the classic files of the directory open at `dir_fd`, whose path `dir` is used in
 /// messages and to resolve a relative `vdir` link (as text only: nothing is followed).
 /// Files are read with O_NOFOLLOW|O_NONBLOCK and must be regular.
-Result<RawConfig> read_legacy_dir(int dir_fd, const std::string& dir);
+/// A classic file util-vserver reads and this implementation does not (`nice`, `cgroup/*`
+/// but those imported as limits.*, `interfaces/N/*` variants such as `mask`, `bcast`,
+/// `disabled`, the `interfaces/` defaults) is never silently ignored: with `warnings`, a line
+/// "FILE: not read: WHY" is appended for each.
+Result<RawConfig> read_legacy_dir(int dir_fd, const std::string& dir,
+                                  std::vector<std::string>* warnings = nullptr);
 
 /// Reads one configuration directory in both formats (vserver.toml may be absent) and
 /// merges them: a setting in both is an error naming both files.
-Result<RawConfig> read_config_dir(const std::string& dir);
+Result<RawConfig> read_config_dir(const std::string& dir,
+                                  std::vector<std::string>* warnings = nullptr);
 
 /// Merges two sources of the same directory; a unit set in both is an error naming both.
 Result<RawConfig> merge_sources(RawConfig a, const RawConfig& b);
@@ -65,7 +71,8 @@ Result<GuestConfig> build_guest(std::string_view name, const RawConfig& raw,
                                 const ConfigRoots& roots);
 
 /// validate_guest_name, read confdir/NAME and confdir/.defaults (if present), merge, build.
-/// A missing guest directory is kNotFound.
+/// A missing guest directory is kNotFound. The classic files not read are in
+/// GuestConfig::warnings.
 Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name);
 
 /// Every guest under the confdir (entries starting with '.' skipped, other bad names refused),

@@ -58,7 +58,7 @@ Result<RawConfig> merge_defaults(const RawConfig& defaults, RawConfig guest) {
   return guest;
 }
 
-Result<RawConfig> read_config_dir(const std::string& dir) {
+Result<RawConfig> read_config_dir(const std::string& dir, std::vector<std::string>* warnings) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return make_error(ErrorKind::kNotFound, "no such guest", dir, "", ENOENT);
@@ -80,24 +80,27 @@ Result<RawConfig> read_config_dir(const std::string& dir) {
     return config_error(Origin{toml_path, 0}, "", "cannot read: " + why,
                         "a regular file of at most 1 MiB");
   }
-  auto legacy = read_legacy_dir(fd.get(), dir);
+  auto legacy = read_legacy_dir(fd.get(), dir, warnings);
   if (!legacy) return std::move(legacy).error();
   return merge_sources(std::move(*legacy), toml);
 }
 
 Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name) {
   if (auto r = validate_guest_name(name); !r) return std::move(r).error();
-  auto guest = read_config_dir(roots.guest_confdir(name));
+  std::vector<std::string> warnings;
+  auto guest = read_config_dir(roots.guest_confdir(name), &warnings);
   if (!guest) return std::move(guest).error();
   RawConfig merged = std::move(*guest);
   if (::access(roots.defaults_dir().c_str(), F_OK) == 0) {
-    auto defaults = read_config_dir(roots.defaults_dir());
+    auto defaults = read_config_dir(roots.defaults_dir(), &warnings);
     if (!defaults) return std::move(defaults).error();
     auto m = merge_defaults(*defaults, std::move(merged));
     if (!m) return std::move(m).error();
     merged = std::move(*m);
   }
-  return build_guest(name, merged, roots);
+  auto g = build_guest(name, merged, roots);
+  if (g) g->warnings = std::move(warnings);
+  return g;
 }
 
 namespace {

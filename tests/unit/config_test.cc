@@ -416,6 +416,35 @@ TEST_F(ConfigTest, GuestSetSortsOutBrokenGuestsAndKeepsTheOthers) {
   EXPECT_TRUE(check_against_others(*c, roots_));
 }
 
+// Issue 20 item 8: util-vserver's cgroup files are imported as limits.*; nice, the cgroup
+// files without an equivalent, the interface variants and the interfaces/ defaults are
+// warned about, never silently ignored.
+TEST_F(ConfigTest, ClassicFilesNotUnderstoodAreWarnedAbout) {
+  put("u/context", "40\n");
+  put("u/cgroup/memory.limit_in_bytes", "64M\n");
+  put("u/cgroup/cpu.shares", "512\n");
+  put("u/cgroup/blkio.weight", "300\n");
+  put("u/nice", "5\n");
+  put("u/interfaces/0/ip", "192.0.2.9\n");
+  put("u/interfaces/0/mask", "255.255.255.0\n");
+  put("u/interfaces/0/disabled", "");
+  put("u/interfaces/dev", "eth0\n");
+  auto g = load_guest(roots_, "u");
+  ASSERT_TRUE(g) << g.error().message();
+  EXPECT_EQ(g->limits.memory, 64u << 20);
+  EXPECT_EQ(g->limits.cpu_shares, 512u);
+  std::string all;
+  for (const auto& w : g->warnings) all += w + "\n";
+  const std::string d = roots_.confdir + "/u/";
+  EXPECT_NE(all.find(d + "cgroup/blkio.weight: not read: a cgroup setting"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find(d + "nice: not read: "), std::string::npos) << all;
+  EXPECT_NE(all.find(d + "interfaces/0/mask: not read: "), std::string::npos) << all;
+  EXPECT_NE(all.find(d + "interfaces/0/disabled: not read: "), std::string::npos) << all;
+  EXPECT_NE(all.find(d + "interfaces/dev: not read: a default"), std::string::npos) << all;
+  EXPECT_EQ(g->warnings.size(), 5u) << all;
+}
+
 TEST_F(ConfigTest, FormatIsStableAndJsonHasTheKeys) {
   toml("f", "context = 12\n[uts]\nnodename = \"f\\\"q\"\n[[interfaces]]\naddress = \"10.1.2.3\"\n");
   auto g = load_guest(roots_, "f");

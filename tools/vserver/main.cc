@@ -66,6 +66,13 @@ vs::Result<GuestConfig> load(const vs::ConfigRoots& roots, const std::string& na
   return g;
 }
 
+// The classic files the configuration has and that were not read (GuestConfig::warnings).
+void warn_unread(const GuestConfig& cfg) {
+  for (const auto& w : cfg.warnings) {
+    std::fprintf(stderr, "vserver: %s: warning: %s\n", cfg.name.c_str(), w.c_str());
+  }
+}
+
 // Parses a command's own options (argv[0] is "vserver NAME CMD" for messages).
 bool parse_sub(CLI::App& app, const std::vector<std::string>& args, int* code) {
   std::vector<std::string> copy(args.rbegin(), args.rend());
@@ -109,6 +116,7 @@ int cmd_config(const Global& g, const std::string& name, const std::vector<std::
   if (!parse_sub(app, args, &code)) return code;
   auto cfg = load(roots_of(g), name, true);
   if (!cfg) return fail(cfg.error());
+  warn_unread(*cfg);
   std::fputs((json ? vs::format_config_json(*cfg) : vs::format_config(*cfg)).c_str(), stdout);
   return vs::kExitOk;
 }
@@ -131,6 +139,7 @@ int cmd_start(const Global& g, const std::string& name, const std::vector<std::s
   auto roots = roots_of(g);
   auto cfg = load(roots, name, true);
   if (!cfg) return fail(cfg.error());
+  warn_unread(*cfg);
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   vs::StartHooks hooks;
