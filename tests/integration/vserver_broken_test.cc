@@ -5,6 +5,7 @@
 // name; `vserver-boot stop` stops everything of its mark despite a dangling dependency.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <future>
@@ -19,6 +20,11 @@
 
 namespace vs::test {
 namespace {
+
+bool fs_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
 
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -213,6 +219,29 @@ TEST(VserverBroken, BootStopStopsEverythingDespiteADanglingDependency) {
       << r.err;
   EXPECT_EQ(vserver({"brk-stop-web", "running"}).status, 1);
   for (const char* g : {"brk-stop-db", "brk-stop-web"}) remove_guest(g);
+}
+
+// Build flags that the configuration refuses are said as flag errors (exit 2), not as a
+// line of the vserver.toml the build has not written; nothing is built.
+TEST(VserverBroken, BuildFlagErrorsNameTheFlag) {
+  auto r = vserver({"brk-flag", "build", "-m", "busybox", "-q", "--context", "1"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "invalid `--context`: ")) << r.err;
+  EXPECT_FALSE(has(r.err, "vserver.toml")) << r.err;
+  r = vserver({"brk-flag", "build", "-m", "busybox", "-q", "--interface", "127.0.0.1"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "invalid `--interface`: ")) << r.err;
+  EXPECT_FALSE(has(r.err, "vserver.toml:")) << r.err;
+  build("brk-flag-a");
+  prepend("brk-flag-a", "context = 41231");
+  r = vserver({"brk-flag", "build", "-m", "busybox", "-q", "--context", "41231"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "invalid `--context`: context 41231 of guest brk-flag is also the "
+                         "context of guest brk-flag-a"))
+      << r.err;
+  EXPECT_FALSE(fs_exists(confdir("brk-flag")));
+  EXPECT_FALSE(fs_exists(vdir("brk-flag")));
+  remove_guest("brk-flag-a");
 }
 
 // vserver NAME wait (vserver@.service's ExecStart): runs as long as the guest does and ends
