@@ -111,9 +111,10 @@ TEST(VserverBroken, DuplicateContextRefusedAtStartAndListedAsBroken) {
   EXPECT_TRUE(has(r.err, "vserver: brk-ctx-b is broken: ")) << r.err;
   r = vserver({"--list", "--json"});
   EXPECT_EQ(r.status, 1);
-  EXPECT_TRUE(has(r.out, "\"name\": \"brk-ctx-a\", \"state\": \"broken\", \"running\": true"))
+  EXPECT_TRUE(has(r.out, "\"name\": \"brk-ctx-a\", \"state\": \"broken\", \"context\": 41211"))
       << r.out;
-  EXPECT_TRUE(has(r.out, "\"problem\": \"")) << r.out;
+  EXPECT_TRUE(has(r.out, "\"running\": true, \"problem\": \"")) << r.out;
+  EXPECT_TRUE(has(r.out, "\"running\": false, \"problem\": null")) << r.out;
   // The running one still stops.
   EXPECT_EQ(vserver({"brk-ctx-a", "stop"}).status, 0);
   for (const char* g : {"brk-ctx-a", "brk-ctx-b", "brk-ctx-ok"}) remove_guest(g);

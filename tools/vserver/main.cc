@@ -180,7 +180,8 @@ int cmd_stop(const Global& g, const std::string& name, const std::vector<std::st
   if (app.count("--timeout")) opts.timeout = timeout;
   opts.at_step = test_stop_hook();
   auto roots = roots_of(g);
-  auto cfg = load(roots, name);
+  // restart checks what start checks before it stops anything.
+  auto cfg = load(roots, name, restart);
   if (!cfg) return fail(cfg.error());
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
@@ -373,13 +374,13 @@ int cmd_list(const Global& g) {
                    up ? " (and running)" : "", row.problem->message().c_str());
     }
     if (g.json) {
-      std::printf("%s\n  {\"name\": %s, \"state\": \"%s\", \"running\": %s, \"context\": %s, "
-                  "\"init\": %s, \"mark\": %s, \"vdir\": %s, \"problem\": %s}",
+      std::printf("%s\n  {\"name\": %s, \"state\": \"%s\", \"context\": %s, \"init\": %s, "
+                  "\"mark\": %s, \"vdir\": %s, \"running\": %s, \"problem\": %s}",
                   first ? "" : ",", vs::json_string(row.name).c_str(), state,
-                  up ? "true" : "false", ctx == "-" ? "null" : ctx.c_str(),
+                  ctx == "-" ? "null" : ctx.c_str(),
                   row.cfg ? vs::json_string(init).c_str() : "null",
                   row.cfg ? vs::json_string(cfg.mark).c_str() : "null",
-                  row.cfg ? vs::json_string(vdir).c_str() : "null",
+                  row.cfg ? vs::json_string(vdir).c_str() : "null", up ? "true" : "false",
                   row.problem ? vs::json_string(row.problem->message()).c_str() : "null");
     } else {
       std::printf("%-20s %-8s %-7s %-6s %s\n", vs::escape_terminal(row.name).c_str(), state,
