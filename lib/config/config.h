@@ -92,8 +92,7 @@ Result<void> validate_guests(const std::vector<GuestConfig>& guests, const Confi
 Result<void> check_guest_vdir(const GuestConfig& g, const ConfigRoots& roots);
 
 /// The checks between two guests (validate_guests), the error on `a`, naming `b` and its file.
-Result<void> check_guest_pair(const GuestConfig& a, const GuestConfig& b,
-                              const ConfigRoots& roots);
+Result<void> check_guest_pair(const GuestConfig& a, const GuestConfig& b, const ConfigRoots& roots);
 
 /// What `start` checks before anything is made: `g`'s vdir, and `g` against every other guest
 /// whose own configuration loads (a guest that does not load is its own problem). The error

@@ -163,15 +163,14 @@ Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
   return guests;
 }
 
-Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots,
-                                  bool vdirs_only) {
+Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots, bool vdirs_only) {
   if (auto r = check_guest_vdir(g, roots); !r) return r;
   auto names = guest_names(roots);
   if (!names) return std::move(names).error().wrap("check the other guests");
   for (const auto& n : *names) {
     if (n == g.name) continue;
     auto other = load_guest(roots, n);
-    if (!other) continue;  // its own problem, reported when it is used
+    if (!other) continue;                            // its own problem, reported when it is used
     if (!check_guest_vdir(*other, roots)) continue;  // never starts (sort_out_guests)
     if (vdirs_only) {
       // Only the trees: the pair check on copies that share nothing else.

@@ -77,8 +77,9 @@ class LegacyReader {
     Pattern pattern;
     if (auto r = directory(fd_, dir_, pattern, KeyMatch{}); !r) return std::move(r).error();
     if (exists_at(fd_, "nice")) {
-      warn(dir_ + "/nice", "a nice value for the guest is not supported (limits.cpu_shares "
-                           "weighs its CPU time)");
+      warn(dir_ + "/nice",
+           "a nice value for the guest is not supported (limits.cpu_shares "
+           "weighs its CPU time)");
     }
     return std::move(out_);
   }

@@ -151,11 +151,11 @@ std::string normal(const std::string& path) {
 
 // The host's own trees: a vdir may be none of them nor contain one (`vdir = "/"`), and may
 // not lie inside those of them that hold the host's programs, configuration and kernel views.
-constexpr const char* kSystemDirs[] = {"/",    "/bin",  "/boot", "/dev", "/etc", "/home",
+constexpr const char* kSystemDirs[] = {"/",    "/bin",   "/boot",  "/dev",    "/etc",   "/home",
                                        "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt",
-                                       "/opt", "/proc", "/root", "/run",  "/sbin", "/srv",
-                                       "/sys", "/tmp",  "/usr",  "/var"};
-constexpr const char* kSystemTrees[] = {"/bin",   "/boot",  "/dev",  "/etc",  "/lib", "/lib32",
+                                       "/opt", "/proc",  "/root",  "/run",    "/sbin",  "/srv",
+                                       "/sys", "/tmp",   "/usr",   "/var"};
+constexpr const char* kSystemTrees[] = {"/bin",   "/boot",   "/dev",  "/etc",  "/lib", "/lib32",
                                         "/lib64", "/libx32", "/proc", "/sbin", "/sys", "/usr"};
 
 }  // namespace
@@ -265,8 +265,8 @@ GuestSet sort_out_guests(std::vector<GuestConfig> loaded, const ConfigRoots& roo
       continue;
     }
     std::string name = loaded[i].name;
-    set.broken.push_back(BrokenGuest{std::move(name), std::move(*problem[i]),
-                                     std::move(loaded[i])});
+    set.broken.push_back(
+        BrokenGuest{std::move(name), std::move(*problem[i]), std::move(loaded[i])});
   }
   return set;
 }

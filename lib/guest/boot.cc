@@ -15,8 +15,8 @@
 
 namespace vs {
 
-BootOrder boot_order(const std::vector<GuestConfig>& guests, std::string_view mark,
-                     bool stopping, const std::map<std::string, std::string>& broken) {
+BootOrder boot_order(const std::vector<GuestConfig>& guests, std::string_view mark, bool stopping,
+                     const std::map<std::string, std::string>& broken) {
   BootOrder order;
   std::map<std::string, const GuestConfig*, std::less<>> by_name;
   for (const auto& g : guests) by_name[g.name] = &g;

@@ -34,8 +34,8 @@ struct BootOrder {
 /// (`broken` says why, by name, for those that are configured but broken), or that is in a
 /// cycle, is left out with its dependents; to stop, such a dependency is ignored and a cycle's
 /// guests make one wave (stopped first), as stop is best effort.
-BootOrder boot_order(const std::vector<GuestConfig>& guests, std::string_view mark,
-                     bool stopping, const std::map<std::string, std::string>& broken = {});
+BootOrder boot_order(const std::vector<GuestConfig>& guests, std::string_view mark, bool stopping,
+                     const std::map<std::string, std::string>& broken = {});
 
 /// boot_order() to start, strictly: a guest left out is a kUsage error naming it and why.
 Result<std::vector<std::vector<std::string>>> boot_waves(const std::vector<GuestConfig>& guests,

@@ -28,7 +28,8 @@ Result<FileLock> lock_guest(const shim::ContextTable& table, std::string_view na
 /// guest's, and a pidfd of its init), found by the guest's name: the context its index
 /// (RUNDIR/guest-NAME.xid, written by every start) names, whatever `context` says now; with no
 /// index, a static guest's configured context if its state bears the name. Dead entries are
-/// reaped on the way. Whoever acts on the guest afterwards works through this handle (shim::spawn_in_context, stop_guest), never through the xid again.
+/// reaped on the way. Whoever acts on the guest afterwards works through this handle
+/// (shim::spawn_in_context, stop_guest), never through the xid again.
 Result<std::optional<shim::ContextHandle>> find_guest_context(const shim::ContextTable& table,
                                                               const GuestConfig& config);
 

@@ -98,8 +98,9 @@ TEST(VserverBroken, DuplicateContextRefusedAtStartAndListedAsBroken) {
   prepend("brk-ctx-b", "context = 41211");
   auto r = vserver({"brk-ctx-b", "start"});
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_TRUE(has(r.err, "vserver.toml:1: key 'context': context 41211 of guest brk-ctx-b is "
-                         "also the context of guest brk-ctx-a"))
+  EXPECT_TRUE(has(r.err,
+                  "vserver.toml:1: key 'context': context 41211 of guest brk-ctx-b is "
+                  "also the context of guest brk-ctx-a"))
       << r.err;
   EXPECT_EQ(vserver({"brk-ctx-b", "running"}).status, 1);
   r = vserver({"--list"});
@@ -132,8 +133,9 @@ TEST(VserverBroken, DuplicateAddressAndSystemVdirRefusedAtStart) {
   write(confdir("brk-ip-b") + "/vserver.toml", b + itf);
   auto r = vserver({"brk-ip-b", "start"});
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_TRUE(has(r.err, "address 192.0.2.77 of guest brk-ip-b is also an address of guest "
-                         "brk-ip-a"))
+  EXPECT_TRUE(has(r.err,
+                  "address 192.0.2.77 of guest brk-ip-b is also an address of guest "
+                  "brk-ip-a"))
       << r.err;
   EXPECT_EQ(vserver({"brk-ip-b", "running"}).status, 1);
 
@@ -206,8 +208,9 @@ TEST(VserverBroken, BootStopStopsEverythingDespiteADanglingDependency) {
   remove_guest("brk-stop-gone");
   r = boot({"stop", "--mark", "brkstop"});
   EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_TRUE(has(r.err, "brk-stop-db depends on brk-stop-gone, which is not configured "
-                         "(ignored to stop)"))
+  EXPECT_TRUE(has(r.err,
+                  "brk-stop-db depends on brk-stop-gone, which is not configured "
+                  "(ignored to stop)"))
       << r.err;
   EXPECT_EQ(vserver({"brk-stop-db", "running"}).status, 1);
   EXPECT_EQ(vserver({"brk-stop-web", "running"}).status, 1);
@@ -215,8 +218,9 @@ TEST(VserverBroken, BootStopStopsEverythingDespiteADanglingDependency) {
   // To start, the guest with the dangling dependency and its dependent are left out.
   r = boot({"start", "--mark", "brkstop"});
   EXPECT_EQ(r.status, 1);
-  EXPECT_TRUE(has(r.err, "not starting brk-stop-web: brk-stop-web depends on brk-stop-db, "
-                         "which is not started"))
+  EXPECT_TRUE(has(r.err,
+                  "not starting brk-stop-web: brk-stop-web depends on brk-stop-db, "
+                  "which is not started"))
       << r.err;
   EXPECT_EQ(vserver({"brk-stop-web", "running"}).status, 1);
   for (const char* g : {"brk-stop-db", "brk-stop-web"}) remove_guest(g);
@@ -237,8 +241,9 @@ TEST(VserverBroken, BuildFlagErrorsNameTheFlag) {
   prepend("brk-flag-a", "context = 41231");
   r = vserver({"brk-flag", "build", "-m", "busybox", "-q", "--context", "41231"});
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_TRUE(has(r.err, "invalid `--context`: context 41231 of guest brk-flag is also the "
-                         "context of guest brk-flag-a"))
+  EXPECT_TRUE(has(r.err,
+                  "invalid `--context`: context 41231 of guest brk-flag is also the "
+                  "context of guest brk-flag-a"))
       << r.err;
   EXPECT_FALSE(fs_exists(confdir("brk-flag")));
   EXPECT_FALSE(fs_exists(vdir("brk-flag")));
@@ -299,10 +304,9 @@ TEST(VserverBroken, SystemdUnitsVerify) {
   const std::string tools = root_env().build_root + "/tools";
   const std::string dir = root_env().tmp + "/units";
   run_cmd({"mkdir", "-p", dir});
-  for (const auto& [unit, instance] :
-       std::vector<std::pair<std::string, std::string>>{{"vserver@.service", "vserver@web1.service"},
-                                                        {"vservers-boot@.service",
-                                                         "vservers-boot@default.service"}}) {
+  for (const auto& [unit, instance] : std::vector<std::pair<std::string, std::string>>{
+           {"vserver@.service", "vserver@web1.service"},
+           {"vservers-boot@.service", "vservers-boot@default.service"}}) {
     std::string text = slurp(tools + "/" + unit);
     const size_t at = text.find("ExecStop=");
     ASSERT_NE(at, std::string::npos) << text;

@@ -347,8 +347,9 @@ TEST_F(ConfigTest, DuplicateXidAcrossGuests) {
   auto all = load_all_guests(roots_);
   ASSERT_FALSE(all);
   std::string msg = all.error().message();
-  EXPECT_NE(msg.find(roots_.confdir + "/b/vserver.toml:2: key 'context': context 10 of guest b is also"),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find(roots_.confdir + "/b/vserver.toml:2: key 'context': context 10 of guest b is also"),
+      std::string::npos)
       << msg;
   EXPECT_NE(msg.find(roots_.confdir + "/a/vserver.toml:1"), std::string::npos) << msg;
   EXPECT_EQ(all.error().kind, ErrorKind::kUsage);
@@ -359,8 +360,9 @@ TEST_F(ConfigTest, DuplicateAddressAcrossGuests) {
   put("b/interfaces/0/ip", "2001:0db8:0::1\n");
   auto all = load_all_guests(roots_);
   ASSERT_FALSE(all);
-  EXPECT_NE(all.error().message().find("address 2001:db8::1 of guest b is also an address of guest a"),
-            std::string::npos)
+  EXPECT_NE(
+      all.error().message().find("address 2001:db8::1 of guest b is also an address of guest a"),
+      std::string::npos)
       << all.error().message();
 }
 

@@ -55,9 +55,10 @@ TEST(BootWaves, CyclesAndUnknownGuestsRefused) {
 
 // Issue 20 item 8: one guest's bad dependency holds back that guest and its dependents only.
 TEST(BootOrder, StartLeavesOutADanglingDependencyAndItsDependentsOnly) {
-  std::vector<GuestConfig> all = {guest("web", "default", {"db"}), guest("db", "default", {"gone"}),
-                                  guest("mail", "default", {"dns"}), guest("dns", ""),
-                                  guest("x", "default", {"y"}), guest("y", "", {"x"})};
+  std::vector<GuestConfig> all = {
+      guest("web", "default", {"db"}),   guest("db", "default", {"gone"}),
+      guest("mail", "default", {"dns"}), guest("dns", ""),
+      guest("x", "default", {"y"}),      guest("y", "", {"x"})};
   BootOrder o = boot_order(all, "default", false, {{"gone", "context 5 clashes"}});
   EXPECT_EQ(o.waves, (std::vector<std::vector<std::string>>{{"dns"}, {"mail"}}));
   ASSERT_EQ(o.left_out.size(), 4u);

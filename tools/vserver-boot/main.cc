@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "kernel-shim/context_table.h"
 #include "lib/base/escape.h"
 #include "lib/base/exit_code.h"
 #include "lib/config/config.h"
-#include "kernel-shim/context_table.h"
 #include "lib/guest/boot.h"
 #include "lib/guest/lifecycle.h"
 #include "tools/common/cli.h"
@@ -96,8 +96,8 @@ int main(int argc, char** argv) {
       usable.push_back(std::move(*b.config));
       if (ours) {
         ++problems;
-        std::fprintf(stderr, "%s: %s is broken (stopped all the same): %s\n", kTool,
-                     b.name.c_str(), b.error.message().c_str());
+        std::fprintf(stderr, "%s: %s is broken (stopped all the same): %s\n", kTool, b.name.c_str(),
+                     b.error.message().c_str());
       }
       continue;
     }
@@ -158,6 +158,5 @@ int main(int argc, char** argv) {
     std::printf("%s: %s --mark %s: %zu done, %zu failed, %zu skipped, %zu other problems\n", kTool,
                 action.c_str(), mark.c_str(), done->done, done->failed, done->skipped, problems);
   }
-  return done->failed == 0 && done->skipped == 0 && problems == 0 ? vs::kExitOk
-                                                                  : vs::kExitFailed;
+  return done->failed == 0 && done->skipped == 0 && problems == 0 ? vs::kExitOk : vs::kExitFailed;
 }

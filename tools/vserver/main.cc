@@ -6,10 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
-#include <functional>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -273,9 +273,10 @@ int cmd_status(const Global& g, const std::string& name, const std::vector<std::
 }
 
 int cmd_wait(const Global& g, const std::string& name, const std::vector<std::string>& args) {
-  CLI::App app{"Wait until the running guest's init has ended (for supervisors: "
-               "vserver@.service). Exit 0 then; 4 if it is not running.",
-               "vserver " + name + " wait"};
+  CLI::App app{
+      "Wait until the running guest's init has ended (for supervisors: "
+      "vserver@.service). Exit 0 then; 4 if it is not running.",
+      "vserver " + name + " wait"};
   int code = 0;
   if (!parse_sub(app, args, &code)) return code;
   auto cfg = vs::load_guest(roots_of(g), name);
@@ -346,7 +347,8 @@ int cmd_list(const Global& g) {
   };
   std::vector<Row> rows;
   for (const auto& cfg : set->guests) rows.push_back({cfg.name, &cfg, nullptr});
-  for (const auto& b : set->broken) rows.push_back({b.name, b.config ? &*b.config : nullptr, &b.error});
+  for (const auto& b : set->broken)
+    rows.push_back({b.name, b.config ? &*b.config : nullptr, &b.error});
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.name < b.name; });
   if (g.json) std::fputs("[", stdout);
   else std::printf("%-20s %-8s %-7s %-6s %s\n", "NAME", "STATE", "CONTEXT", "INIT", "VDIR");
@@ -374,14 +376,14 @@ int cmd_list(const Global& g) {
                    up ? " (and running)" : "", row.problem->message().c_str());
     }
     if (g.json) {
-      std::printf("%s\n  {\"name\": %s, \"state\": \"%s\", \"context\": %s, \"init\": %s, "
-                  "\"mark\": %s, \"vdir\": %s, \"running\": %s, \"problem\": %s}",
-                  first ? "" : ",", vs::json_string(row.name).c_str(), state,
-                  ctx == "-" ? "null" : ctx.c_str(),
-                  row.cfg ? vs::json_string(init).c_str() : "null",
-                  row.cfg ? vs::json_string(cfg.mark).c_str() : "null",
-                  row.cfg ? vs::json_string(vdir).c_str() : "null", up ? "true" : "false",
-                  row.problem ? vs::json_string(row.problem->message()).c_str() : "null");
+      std::printf(
+          "%s\n  {\"name\": %s, \"state\": \"%s\", \"context\": %s, \"init\": %s, "
+          "\"mark\": %s, \"vdir\": %s, \"running\": %s, \"problem\": %s}",
+          first ? "" : ",", vs::json_string(row.name).c_str(), state,
+          ctx == "-" ? "null" : ctx.c_str(), row.cfg ? vs::json_string(init).c_str() : "null",
+          row.cfg ? vs::json_string(cfg.mark).c_str() : "null",
+          row.cfg ? vs::json_string(vdir).c_str() : "null", up ? "true" : "false",
+          row.problem ? vs::json_string(row.problem->message()).c_str() : "null");
     } else {
       std::printf("%-20s %-8s %-7s %-6s %s\n", vs::escape_terminal(row.name).c_str(), state,
                   ctx.c_str(), init.c_str(), vdir.c_str());
@@ -412,9 +414,10 @@ int run(int argc, char** argv) {
     return cmd_list(g);
   }
   if (g.rest.size() < 2) {
-    return fail(vs::usage_error("command", "expected NAME COMMAND (build, config, start, stop, "
-                                           "restart, enter, exec, status, running, wait, delete) or "
-                                           "--list"));
+    return fail(vs::usage_error("command",
+                                "expected NAME COMMAND (build, config, start, stop, "
+                                "restart, enter, exec, status, running, wait, delete) or "
+                                "--list"));
   }
   const std::string name = g.rest[0];
   const std::string cmd = g.rest[1];
