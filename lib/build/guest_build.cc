@@ -74,6 +74,22 @@ Result<void> write_copied_hostname(const std::string& vdir, const std::string& h
   return ok();
 }
 
+// An error in the configuration the build is about to write comes from a flag: said as that
+// flag's error ("invalid `--context`: ..."), never as a line of a file that does not exist
+// yet. Errors of other files (another guest's, .defaults) are left as they are.
+Error as_flag_error(Error e, const std::string& file) {
+  if (!e.op.starts_with(file)) return e;
+  const size_t k = e.op.find(": key '");
+  const std::string key =
+      k == std::string::npos ? "" : e.op.substr(k + 7, e.op.find('\'', k + 7) - k - 7);
+  std::string flag = "-m";  // what else the file holds comes from the method
+  if (key == "context") flag = "--context";
+  if (key.starts_with("uts.")) flag = "--hostname";
+  if (key.starts_with("interfaces.")) flag = "--interface";
+  if (key == "build.source") flag = "--source";
+  return usage_error(flag, e.detail);
+}
+
 }  // namespace
 
 std::string initial_config(const GuestBuildRequest& req, std::string_view init_style) {
@@ -126,10 +142,11 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
 
   // The configuration first, checked as `vserver start` would, and against every other guest.
   std::string text = initial_config(req);
-  auto raw = parse_toml_config(text, confdir + "/vserver.toml");
-  if (!raw) return std::move(raw).error();
+  const std::string toml_path = confdir + "/vserver.toml";
+  auto raw = parse_toml_config(text, toml_path);
+  if (!raw) return as_flag_error(std::move(raw).error(), toml_path);
   auto guest = build_guest(req.name, *raw, roots);
-  if (!guest) return std::move(guest).error();
+  if (!guest) return as_flag_error(std::move(guest).error(), toml_path);
   std::vector<Error> broken;  // reported when those guests are used, not here
   auto others = load_all_guests(roots, &broken);
   if (!others) return std::move(others).error().wrap("check the other guests");
@@ -138,7 +155,9 @@ Result<BuildResult> build_guest(const ConfigRoots& roots, const GuestBuildReques
     if (o.name != req.name) all.push_back(std::move(o));
   }
   all.push_back(*guest);
-  if (auto r = validate_guests(all, roots); !r) return std::move(r).error();
+  if (auto r = validate_guests(all, roots); !r) {
+    return as_flag_error(std::move(r).error(), toml_path);
+  }
 
   std::string source;
   if (req.method == "clone") {

@@ -58,7 +58,7 @@ Result<RawConfig> merge_defaults(const RawConfig& defaults, RawConfig guest) {
   return guest;
 }
 
-Result<RawConfig> read_config_dir(const std::string& dir) {
+Result<RawConfig> read_config_dir(const std::string& dir, std::vector<std::string>* warnings) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return make_error(ErrorKind::kNotFound, "no such guest", dir, "", ENOENT);
@@ -80,30 +80,35 @@ Result<RawConfig> read_config_dir(const std::string& dir) {
     return config_error(Origin{toml_path, 0}, "", "cannot read: " + why,
                         "a regular file of at most 1 MiB");
   }
-  auto legacy = read_legacy_dir(fd.get(), dir);
+  auto legacy = read_legacy_dir(fd.get(), dir, warnings);
   if (!legacy) return std::move(legacy).error();
   return merge_sources(std::move(*legacy), toml);
 }
 
 Result<GuestConfig> load_guest(const ConfigRoots& roots, std::string_view name) {
   if (auto r = validate_guest_name(name); !r) return std::move(r).error();
-  auto guest = read_config_dir(roots.guest_confdir(name));
+  std::vector<std::string> warnings;
+  auto guest = read_config_dir(roots.guest_confdir(name), &warnings);
   if (!guest) return std::move(guest).error();
   RawConfig merged = std::move(*guest);
   if (::access(roots.defaults_dir().c_str(), F_OK) == 0) {
-    auto defaults = read_config_dir(roots.defaults_dir());
+    auto defaults = read_config_dir(roots.defaults_dir(), &warnings);
     if (!defaults) return std::move(defaults).error();
     auto m = merge_defaults(*defaults, std::move(merged));
     if (!m) return std::move(m).error();
     merged = std::move(*m);
   }
-  return build_guest(name, merged, roots);
+  auto g = build_guest(name, merged, roots);
+  if (g) g->warnings = std::move(warnings);
+  return g;
 }
 
-Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
-                                                 std::vector<Error>* broken) {
+namespace {
+
+// The names under the confdir (not those starting with '.'), sorted; none if there is none.
+Result<std::vector<std::string>> guest_names(const ConfigRoots& roots) {
   auto dir = DirStream::open_at(AT_FDCWD, roots.confdir, roots.confdir);
-  if (!dir && dir.error().code == ENOENT) return std::vector<GuestConfig>{};  // no guest yet
+  if (!dir && dir.error().code == ENOENT) return std::vector<std::string>{};  // no guest yet
   if (!dir) return std::move(dir).error();
   auto all = dir->names();
   if (!all) return std::move(all).error();
@@ -112,18 +117,76 @@ Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
     if (n.front() != '.') names.push_back(std::move(n));
   }
   std::sort(names.begin(), names.end());
-  std::vector<GuestConfig> guests;
-  for (const auto& n : names) {
+  return names;
+}
+
+}  // namespace
+
+Result<GuestSet> load_guest_set(const ConfigRoots& roots) {
+  auto names = guest_names(roots);
+  if (!names) return std::move(names).error();
+  std::vector<GuestConfig> loaded;
+  std::vector<BrokenGuest> unloadable;
+  for (const auto& n : *names) {
     auto g = load_guest(roots, n);
-    if (!g && broken) {
-      broken->push_back(std::move(g).error());
+    if (!g) {
+      unloadable.push_back(BrokenGuest{n, std::move(g).error(), std::nullopt});
       continue;
     }
+    loaded.push_back(std::move(*g));
+  }
+  GuestSet set = sort_out_guests(std::move(loaded), roots);
+  set.broken.insert(set.broken.end(), std::make_move_iterator(unloadable.begin()),
+                    std::make_move_iterator(unloadable.end()));
+  std::sort(set.broken.begin(), set.broken.end(),
+            [](const BrokenGuest& a, const BrokenGuest& b) { return a.name < b.name; });
+  return set;
+}
+
+Result<std::vector<GuestConfig>> load_all_guests(const ConfigRoots& roots,
+                                                 std::vector<Error>* broken) {
+  if (broken) {
+    auto set = load_guest_set(roots);
+    if (!set) return std::move(set).error();
+    for (auto& b : set->broken) broken->push_back(std::move(b.error));
+    return std::move(set->guests);
+  }
+  auto names = guest_names(roots);
+  if (!names) return std::move(names).error();
+  std::vector<GuestConfig> guests;
+  for (const auto& n : *names) {
+    auto g = load_guest(roots, n);
     if (!g) return std::move(g).error();
     guests.push_back(std::move(*g));
   }
   if (auto r = validate_guests(guests, roots); !r) return std::move(r).error();
   return guests;
+}
+
+Result<void> check_against_others(const GuestConfig& g, const ConfigRoots& roots, bool vdirs_only) {
+  if (auto r = check_guest_vdir(g, roots); !r) return r;
+  auto names = guest_names(roots);
+  if (!names) return std::move(names).error().wrap("check the other guests");
+  for (const auto& n : *names) {
+    if (n == g.name) continue;
+    auto other = load_guest(roots, n);
+    if (!other) continue;                            // its own problem, reported when it is used
+    if (!check_guest_vdir(*other, roots)) continue;  // never starts (sort_out_guests)
+    if (vdirs_only) {
+      // Only the trees: the pair check on copies that share nothing else.
+      GuestConfig a, b;
+      a.name = g.name;
+      a.vdir = g.vdir;
+      a.origins = g.origins;
+      b.name = other->name;
+      b.vdir = other->vdir;
+      b.origins = other->origins;
+      if (auto r = check_guest_pair(a, b, roots); !r) return r;
+      continue;
+    }
+    if (auto r = check_guest_pair(g, *other, roots); !r) return r;
+  }
+  return ok();
 }
 
 }  // namespace vs

@@ -3,7 +3,8 @@
 // `vdir` (a symlink whose target is read as text, never followed), `uts/nodename`,
 // `interfaces/NN/ip`, `bcapabilities`, `rlimits/NAME.soft`, `apps/init/mark`, `scripts/*` ...
 // A file no key names is left alone (util-vserver keeps more there than this implementation
-// reads), except in the directories of classic_dirs(), where it is an error.
+// reads), except in the directories of classic_dirs(), where it is an error, and `nice`,
+// `cgroup/` and `interfaces/`, where it is a warning (read_legacy_dir).
 // Every file is opened with O_NOFOLLOW|O_NONBLOCK and must be a regular file (SECURITY.md 3).
 #include <errno.h>
 #include <fcntl.h>
@@ -63,7 +64,8 @@ bool is_dir_at(int dir_fd, const std::string& rel) {
 
 class LegacyReader {
  public:
-  LegacyReader(int dir_fd, const std::string& dir) : fd_(dir_fd), dir_(dir) {
+  LegacyReader(int dir_fd, const std::string& dir, std::vector<std::string>* warnings)
+      : fd_(dir_fd), dir_(dir), warnings_(warnings) {
     for (const KeySpec& spec : config_schema()) {
       if (spec.classic.kind != ClassicKind::kNone) {
         files_.push_back({&spec, split_key(spec.classic.path, '/')});
@@ -74,6 +76,11 @@ class LegacyReader {
   Result<RawConfig> read() {
     Pattern pattern;
     if (auto r = directory(fd_, dir_, pattern, KeyMatch{}); !r) return std::move(r).error();
+    if (exists_at(fd_, "nice")) {
+      warn(dir_ + "/nice",
+           "a nice value for the guest is not supported (limits.cpu_shares "
+           "weighs its CPU time)");
+    }
     return std::move(out_);
   }
 
@@ -99,6 +106,29 @@ class LegacyReader {
     return out;
   }
 
+  void warn(const std::string& path, const std::string& why) {
+    if (warnings_) warnings_->push_back(path + ": not read: " + why);
+  }
+
+  // Directories whose every entry is looked at, an unknown one warned about: util-vserver's
+  // cgroup/ (files written as is into the guest's cgroup) and interfaces/ (per-address
+  // files and the defaults of all addresses).
+  static std::string warn_dir(const Pattern& pattern) {
+    if (pattern.empty()) return "";
+    if (pattern[0] == "cgroup" && pattern.size() == 1) {
+      return "a cgroup setting this implementation does not import (the imported ones are "
+             "listed in vserver.toml(5))";
+    }
+    if (pattern[0] == "interfaces" && pattern.size() == 1) {
+      return "a default for every address is not supported: give it in each interfaces/N";
+    }
+    if (pattern[0] == "interfaces" && pattern.size() == 2) {
+      return "this interface setting is not supported (it applies as if the file were "
+             "absent)";
+    }
+    return "";
+  }
+
   static const ClassicDir* strict_dir(const Pattern& pattern) {
     std::string path;
     for (std::string_view s : pattern) path += (path.empty() ? "" : "/") + std::string(s);
@@ -113,10 +143,11 @@ class LegacyReader {
   Result<void> directory(int fd, const std::string& path, Pattern& pattern, const KeyMatch& m) {
     std::vector<std::string_view> next = next_segments(pattern, false);
     const ClassicDir* strict = strict_dir(pattern);
+    const std::string unread = warn_dir(pattern);
     bool literal = std::none_of(next.begin(), next.end(), [](std::string_view s) {
       return s == "N" || s.starts_with("NAME");
     });
-    if (literal && !strict) {
+    if (literal && !strict && unread.empty()) {
       for (std::string_view s : next) {
         if (auto r = entry(fd, path, std::string(s), s, pattern, m); !r) return r;
       }
@@ -148,8 +179,11 @@ class LegacyReader {
         return config_error(Origin{path + "/" + n, 0}, std::string(strict->section) + "." + n,
                             std::string(strict->unknown), "one of: " + allowed);
       }
-      // Anything else is util-vserver's (interfaces/ keeps defaults as plain files).
-      if (seg.empty()) continue;
+      // Anything else is util-vserver's: said where it matters, else left alone.
+      if (seg.empty()) {
+        if (!unread.empty()) warn(path + "/" + n, unread);
+        continue;
+      }
       if (auto r = entry(fd, path, n, seg, pattern, em); !r) return r;
     }
     return ok();
@@ -296,14 +330,16 @@ class LegacyReader {
 
   int fd_;
   const std::string& dir_;
+  std::vector<std::string>* warnings_;
   std::vector<File> files_;
   RawConfig out_;
 };
 
 }  // namespace
 
-Result<RawConfig> read_legacy_dir(int dir_fd, const std::string& dir) {
-  return LegacyReader(dir_fd, dir).read();
+Result<RawConfig> read_legacy_dir(int dir_fd, const std::string& dir,
+                                  std::vector<std::string>* warnings) {
+  return LegacyReader(dir_fd, dir, warnings).read();
 }
 
 }  // namespace vs

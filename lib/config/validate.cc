@@ -136,55 +136,139 @@ Result<GuestConfig> build_guest(std::string_view name, const RawConfig& raw,
   return g;
 }
 
-Result<void> validate_guests(const std::vector<GuestConfig>& guests, const ConfigRoots& roots) {
-  std::string base = std::filesystem::path(roots.vdirbase).lexically_normal().string();
-  if (base.size() > 1 && base.back() == '/') base.pop_back();
-  for (size_t i = 0; i < guests.size(); ++i) {
-    const GuestConfig& a = guests[i];
-    if (a.vdir == base || !inside_or_equal(a.vdir, base)) {
-      return config_error(origin_of(a, "vdir", roots), "vdir",
-                          "`" + a.vdir + "` of guest " + a.name + " is not below `" + base + "`",
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return s;
+}
+
+std::string normal(const std::string& path) {
+  std::string p = std::filesystem::path(path).lexically_normal().string();
+  if (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+// The host's own trees: a vdir may be none of them nor contain one (`vdir = "/"`), and may
+// not lie inside those of them that hold the host's programs, configuration and kernel views.
+constexpr const char* kSystemDirs[] = {"/",    "/bin",   "/boot",  "/dev",    "/etc",   "/home",
+                                       "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt",
+                                       "/opt", "/proc",  "/root",  "/run",    "/sbin",  "/srv",
+                                       "/sys", "/tmp",   "/usr",   "/var"};
+constexpr const char* kSystemTrees[] = {"/bin",   "/boot",   "/dev",  "/etc",  "/lib", "/lib32",
+                                        "/lib64", "/libx32", "/proc", "/sbin", "/sys", "/usr"};
+
+}  // namespace
+
+Result<void> check_guest_vdir(const GuestConfig& g, const ConfigRoots& roots) {
+  const std::string base = normal(roots.vdirbase);
+  const std::string vdir = normal(g.vdir);
+  for (const char* sys : kSystemDirs) {
+    if (vdir == sys) {
+      return config_error(origin_of(g, "vdir", roots), "vdir",
+                          "`" + g.vdir + "` of guest " + g.name + " is the host's " + sys,
                           "a directory below the vdir base");
     }
+  }
+  for (const char* sys : kSystemTrees) {
+    if (inside_or_equal(vdir, sys)) {
+      return config_error(origin_of(g, "vdir", roots), "vdir",
+                          "`" + g.vdir + "` of guest " + g.name + " is inside the host's " + sys,
+                          "a directory below the vdir base");
+    }
+  }
+  if (vdir == base || !inside_or_equal(vdir, base)) {
+    return config_error(origin_of(g, "vdir", roots), "vdir",
+                        "`" + g.vdir + "` of guest " + g.name + " is not below `" + base + "`",
+                        "a directory below the vdir base");
+  }
+  return ok();
+}
+
+Result<void> check_guest_pair(const GuestConfig& a, const GuestConfig& b,
+                              const ConfigRoots& roots) {
+  if (lower(a.name) == lower(b.name)) {
+    return config_error(Origin{roots.guest_confdir(a.name), 0}, "name",
+                        "guest " + a.name + " differs from guest " + b.name + " only in case",
+                        "names that differ ignoring case");
+  }
+  if (a.xid && b.xid && *a.xid == *b.xid) {
+    return config_error(origin_of(a, "context", roots), "context",
+                        "context " + a.xid->str() + " of guest " + a.name +
+                            " is also the context of guest " + b.name + " (`" +
+                            format_origin(origin_of(b, "context", roots)) + "`)",
+                        "a context id no other guest has");
+  }
+  for (size_t ia = 0; ia < a.interfaces.size(); ++ia) {
+    for (size_t ib = 0; ib < b.interfaces.size(); ++ib) {
+      if (a.interfaces[ia].address != b.interfaces[ib].address) continue;
+      std::string ka = "interfaces." + std::to_string(ia) + ".address";
+      std::string kb = "interfaces." + std::to_string(ib) + ".address";
+      return config_error(origin_of(a, ka, roots), ka,
+                          "address " + a.interfaces[ia].address + " of guest " + a.name +
+                              " is also an address of guest " + b.name + " (`" +
+                              format_origin(origin_of(b, kb, roots)) + "`)",
+                          "an address no other guest has");
+    }
+  }
+  const std::string va = normal(a.vdir), vb = normal(b.vdir);
+  if (inside_or_equal(va, vb) || inside_or_equal(vb, va)) {
+    return config_error(origin_of(a, "vdir", roots), "vdir",
+                        "`" + a.vdir + "` of guest " + a.name + " overlaps `" + b.vdir +
+                            "` of guest " + b.name + " (`" +
+                            format_origin(origin_of(b, "vdir", roots)) + "`)",
+                        "vdirs that are neither equal nor inside one another");
+  }
+  return ok();
+}
+
+Result<void> validate_guests(const std::vector<GuestConfig>& guests, const ConfigRoots& roots) {
+  for (size_t i = 0; i < guests.size(); ++i) {
+    if (auto r = check_guest_vdir(guests[i], roots); !r) return r;
     for (size_t j = 0; j < i; ++j) {
-      const GuestConfig& b = guests[j];
-      auto lower = [](std::string s) {
-        for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-        return s;
-      };
-      if (lower(a.name) == lower(b.name)) {
-        return config_error(Origin{roots.guest_confdir(a.name), 0}, "name",
-                            "guest " + a.name + " differs from guest " + b.name + " only in case",
-                            "names that differ ignoring case");
-      }
-      if (a.xid && b.xid && *a.xid == *b.xid) {
-        return config_error(origin_of(a, "context", roots), "context",
-                            "context " + a.xid->str() + " is also the context of guest " + b.name +
-                                " (`" + format_origin(origin_of(b, "context", roots)) + "`)",
-                            "a context id no other guest has");
-      }
-      for (size_t ia = 0; ia < a.interfaces.size(); ++ia) {
-        for (size_t ib = 0; ib < b.interfaces.size(); ++ib) {
-          if (a.interfaces[ia].address != b.interfaces[ib].address) continue;
-          std::string ka = "interfaces." + std::to_string(ia) + ".address";
-          std::string kb = "interfaces." + std::to_string(ib) + ".address";
-          return config_error(origin_of(a, ka, roots), ka,
-                              "address " + a.interfaces[ia].address +
-                                  " is also an address of guest " + b.name + " (`" +
-                                  format_origin(origin_of(b, kb, roots)) + "`)",
-                              "an address no other guest has");
-        }
-      }
-      if (inside_or_equal(a.vdir, b.vdir) || inside_or_equal(b.vdir, a.vdir)) {
-        return config_error(origin_of(a, "vdir", roots), "vdir",
-                            "`" + a.vdir + "` of guest " + a.name + " overlaps `" + b.vdir +
-                                "` of guest " + b.name + " (`" +
-                                format_origin(origin_of(b, "vdir", roots)) + "`)",
-                            "vdirs that are neither equal nor inside one another");
-      }
+      if (auto r = check_guest_pair(guests[i], guests[j], roots); !r) return r;
     }
   }
   return ok();
+}
+
+GuestSet sort_out_guests(std::vector<GuestConfig> loaded, const ConfigRoots& roots) {
+  // Each guest's first problem: its vdir, else the first other guest it clashes with. Both
+  // guests of a clash are broken (which of them was meant is not ours to guess); each one's
+  // message names the other.
+  // A guest whose own vdir is refused never starts: it clashes with nobody (`vdir = "/"`
+  // would otherwise overlap every other guest).
+  std::vector<std::optional<Error>> problem(loaded.size());
+  std::vector<bool> vdir_bad(loaded.size(), false);
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    if (auto r = check_guest_vdir(loaded[i], roots); !r) {
+      problem[i] = std::move(r).error();
+      vdir_bad[i] = true;
+    }
+  }
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    for (size_t j = i + 1; j < loaded.size(); ++j) {
+      if ((problem[i] && problem[j]) || vdir_bad[i] || vdir_bad[j]) continue;
+      if (auto r = check_guest_pair(loaded[i], loaded[j], roots); !r) {
+        if (!problem[i]) problem[i] = std::move(r).error();
+        if (!problem[j]) {
+          auto rj = check_guest_pair(loaded[j], loaded[i], roots);
+          if (!rj) problem[j] = std::move(rj).error();
+        }
+      }
+    }
+  }
+  GuestSet set;
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    if (!problem[i]) {
+      set.guests.push_back(std::move(loaded[i]));
+      continue;
+    }
+    std::string name = loaded[i].name;
+    set.broken.push_back(
+        BrokenGuest{std::move(name), std::move(*problem[i]), std::move(loaded[i])});
+  }
+  return set;
 }
 
 }  // namespace vs

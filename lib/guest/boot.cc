@@ -15,12 +15,21 @@
 
 namespace vs {
 
-Result<std::vector<std::vector<std::string>>> boot_waves(const std::vector<GuestConfig>& guests,
-                                                         std::string_view mark) {
+BootOrder boot_order(const std::vector<GuestConfig>& guests, std::string_view mark, bool stopping,
+                     const std::map<std::string, std::string>& broken) {
+  BootOrder order;
   std::map<std::string, const GuestConfig*, std::less<>> by_name;
   for (const auto& g : guests) by_name[g.name] = &g;
-  // The guests to start: the mark's, then their dependencies, transitively.
+  auto missing_why = [&](const std::string& name, const std::string& dep) {
+    auto b = broken.find(dep);
+    return name + " depends on " + dep + ", which is " +
+           (b == broken.end() ? std::string("not configured") : "broken: " + b->second);
+  };
+  // The guests concerned: the mark's, then their dependencies, transitively. Each one's known
+  // dependencies; a guest with a dependency that is not there is blocked (start).
   std::set<std::string> chosen;
+  std::map<std::string, std::vector<std::string>> deps;
+  std::map<std::string, std::string> blocked;  // name -> why
   std::vector<std::string> todo;
   for (const auto& g : guests) {
     if (g.mark == mark) todo.push_back(g.name);
@@ -31,35 +40,74 @@ Result<std::vector<std::vector<std::string>>> boot_waves(const std::vector<Guest
     if (!chosen.insert(name).second) continue;
     for (const auto& dep : by_name.at(name)->depends) {
       if (!by_name.count(dep)) {
-        return usage_error("init.depends", "guest `" + name + "` depends on `" + dep +
-                                               "`, which is not configured");
+        if (stopping) {
+          order.problems.push_back(missing_why(name, dep) + " (ignored to stop)");
+        } else if (!blocked.count(name)) {
+          blocked[name] = missing_why(name, dep);
+        }
+        continue;
       }
+      deps[name].push_back(dep);
       todo.push_back(dep);
     }
   }
+  // A guest depending on a blocked one is blocked too.
+  for (bool more = true; more;) {
+    more = false;
+    for (const auto& name : chosen) {
+      if (blocked.count(name)) continue;
+      for (const auto& d : deps[name]) {
+        if (!blocked.count(d)) continue;
+        blocked[name] = name + " depends on " + d + ", which is not started";
+        more = true;
+        break;
+      }
+    }
+  }
   // Waves: a guest goes in the first wave after all of its dependencies.
-  std::vector<std::vector<std::string>> waves;
   std::set<std::string> placed;
+  for (const auto& [name, why] : blocked) placed.insert(name);
   while (placed.size() < chosen.size()) {
     std::vector<std::string> wave;
     for (const auto& name : chosen) {
       if (placed.count(name)) continue;
-      const auto& deps = by_name.at(name)->depends;
-      if (std::all_of(deps.begin(), deps.end(), [&](const auto& d) { return placed.count(d); })) {
+      const auto& ds = deps[name];
+      if (std::all_of(ds.begin(), ds.end(), [&](const auto& d) { return placed.count(d); })) {
         wave.push_back(name);
       }
     }
     if (wave.empty()) {
       std::string rest;
+      std::vector<std::string> cycle;
       for (const auto& name : chosen) {
-        if (!placed.count(name)) rest += (rest.empty() ? "" : ", ") + name;
+        if (placed.count(name)) continue;
+        rest += (rest.empty() ? "" : ", ") + name;
+        cycle.push_back(name);
       }
-      return usage_error("init.depends", "a dependency cycle among " + rest);
+      if (stopping) {
+        order.problems.push_back("a dependency cycle among " + rest + " (stopped in one wave)");
+        placed.insert(cycle.begin(), cycle.end());
+        order.waves.push_back(std::move(cycle));
+        break;
+      }
+      for (const auto& name : cycle) blocked[name] = "a dependency cycle among " + rest;
+      break;
     }
     placed.insert(wave.begin(), wave.end());
-    waves.push_back(std::move(wave));
+    order.waves.push_back(std::move(wave));
   }
-  return waves;
+  for (auto& [name, why] : blocked) order.left_out.emplace_back(name, std::move(why));
+  return order;
+}
+
+Result<std::vector<std::vector<std::string>>> boot_waves(const std::vector<GuestConfig>& guests,
+                                                         std::string_view mark) {
+  BootOrder order = boot_order(guests, mark, false);
+  if (!order.left_out.empty()) {
+    return usage_error("init.depends", "not starting " + order.left_out.front().first + ": " +
+                                           order.left_out.front().second);
+  }
+  return std::move(order.waves);
 }
 
 namespace {

@@ -14,11 +14,30 @@
 
 namespace vs {
 
+/// What boot_order() makes of the guests of a mark.
+struct BootOrder {
+  /// Every guest of a wave depends only on guests of earlier waves, so a wave can start in
+  /// parallel. Names are sorted within a wave. Stopping goes through them in reverse.
+  std::vector<std::vector<std::string>> waves;
+  /// Start only: guests of the mark (or needed by one) left out of the waves, each with why
+  /// ("web depends on db, which is not configured"): a dependency that is not configured or
+  /// broken, a cycle, or a dependency left out itself.
+  std::vector<std::pair<std::string, std::string>> left_out;
+  /// Stop only: what the order could not honour (a dangling dependency, a cycle), said once
+  /// each; the guests concerned are stopped all the same.
+  std::vector<std::string> problems;
+};
+
 /// The guests whose init.mark is `mark`, plus every guest they depend on (init.depends,
-/// transitively, whatever its mark), in waves: every guest of a wave depends only on guests of
-/// earlier waves, so a wave can start in parallel. Names are sorted within a wave. A
-/// dependency on a guest that is not configured, or a cycle, is a kUsage error naming them.
-/// Stopping goes through the waves in reverse.
+/// transitively, whatever its mark), in waves. One guest's bad dependency never holds back
+/// the others: to start (`stopping` false), a guest whose dependency is not among `guests`
+/// (`broken` says why, by name, for those that are configured but broken), or that is in a
+/// cycle, is left out with its dependents; to stop, such a dependency is ignored and a cycle's
+/// guests make one wave (stopped first), as stop is best effort.
+BootOrder boot_order(const std::vector<GuestConfig>& guests, std::string_view mark, bool stopping,
+                     const std::map<std::string, std::string>& broken = {});
+
+/// boot_order() to start, strictly: a guest left out is a kUsage error naming it and why.
 Result<std::vector<std::vector<std::string>>> boot_waves(const std::vector<GuestConfig>& guests,
                                                          std::string_view mark);
 

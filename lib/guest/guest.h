@@ -71,6 +71,9 @@ struct GuestConfig {
   std::optional<std::string> build_source;
   /// Where each setting came from, by dotted key ("context", "interfaces.0.address").
   std::map<std::string, Origin> origins;
+  /// util-vserver's classic files that were found and not read ("FILE: not read: WHY"):
+  /// said by start and config (read_legacy_dir).
+  std::vector<std::string> warnings;
 };
 
 /// Checks a guest name before any filesystem access (SECURITY.md 3): 1..63 characters of a

@@ -20,10 +20,11 @@
 #include "kernel-shim/netshared.h"
 #include "kernel-shim/run_cache.h"
 #include "kernel-shim/seccomp.h"
+#include "lib/base/eintr.h"
 #include "lib/base/fs_at.h"
+#include "lib/base/parse.h"
 #include "lib/base/pty.h"
 #include "lib/base/stdio_relay.h"
-#include "lib/base/parse.h"
 #include "lib/base/syscall.h"
 #include "lib/guest/passwd.h"
 #include "lib/mount/fstab.h"
@@ -196,11 +197,13 @@ Result<FileLock> lock_guest(const ContextTable& table, std::string_view name) {
 
 namespace {
 
-// RUNDIR/guest-NAME.xid: the xid a dynamic guest got at its start. Written as soon as the
-// xid is taken, before anything of the context exists, so every running guest has it and
-// finding one is a single read, never a scan of the table (at 1000 guests, 1000 state
+// RUNDIR/guest-NAME.xid: the xid a guest got at its start, static or dynamic. Written as soon
+// as the xid is taken, before anything of the context exists, so every running guest has it
+// and finding one is a single read, never a scan of the table (at 1000 guests, 1000 state
 // files per start); a start killed half-way leaves an index to what the next start reaps.
-// The state's name is always checked: a stale index means "not running".
+// A running guest is found by its name through it, never by its configured context: an
+// administrator who edits `context` of a running guest still sees it running, and a second
+// start is refused. The state's name is always checked: a stale index means "not running".
 std::string index_path(const ContextTable& table, const std::string& name) {
   return table.config().rundir + "/guest-" + name + ".xid";
 }
@@ -226,11 +229,13 @@ Result<std::optional<shim::ContextHandle>> find_guest_context(const ContextTable
     if (ctx && ctx->state.name == config.name) return std::move(*ctx);
     return std::nullopt;
   };
-  if (config.xid) return matches(*config.xid);
   auto text = read_file(index_path(table, config.name), 64);
   if (!text) {
-    if (text.error().code == ENOENT) return std::optional<shim::ContextHandle>();
-    return std::move(text).error();
+    if (text.error().code != ENOENT) return std::move(text).error();
+    // No index: a static guest started by a version that wrote none is still found (by
+    // the name in the state of its configured context).
+    if (config.xid) return matches(*config.xid);
+    return std::optional<shim::ContextHandle>();
   }
   auto x = Xid::parse(std::string_view(*text).substr(0, text->find('\n')));
   if (!x) return std::optional<shim::ContextHandle>();
@@ -358,9 +363,7 @@ Result<Xid> start_guest(const ContextTable& table, const ConfigRoots& roots,
     }
     return ok();
   };
-  if (!g.xid) {
-    spec.on_xid = [&](Xid xid) { return write_index(table, g.name, xid); };
-  }
+  spec.on_xid = [&](Xid xid) { return write_index(table, g.name, xid); };
   spec.host_setup = [&](Xid xid, const shim::ContextCgroup& cg, pid_t) -> Result<void> {
     auto dirs = shim::LimitDirs::resolve(table.layout(), cg);
     if (auto r = shim::set_cgroup_limits(dirs, g.limits); !r) return std::move(r).error().wrap(what);
@@ -494,6 +497,23 @@ Result<StopResult> stop_guest(const ContextTable& table, const ConfigRoots& root
     return std::move(r).error().wrap("the guest stopped but");
   }
   return result;
+}
+
+Result<void> wait_guest(const ContextTable& table, const GuestConfig& g) {
+  auto found = find_guest_context(table, g);
+  if (!found) return std::move(found).error().wrap("wait for " + g.name);
+  if (!*found) return make_error(ErrorKind::kWrongState, "wait", g.name, "is not running", ESRCH);
+  const shim::ContextHandle& ctx = **found;
+  if (!ctx.init) {
+    return make_error(ErrorKind::kFailed, "wait", g.name,
+                      "cannot watch the init of context " + ctx.state.xid.str(), ESRCH);
+  }
+  // The pidfd becomes readable when init ends.
+  struct pollfd p = {ctx.init.get(), POLLIN, 0};
+  if (retry_eintr([&] { return ::poll(&p, 1, -1); }) < 0) {
+    return sys_error("poll", "init of " + g.name);
+  }
+  return ok();
 }
 
 Result<Child> spawn_in_guest(const ContextTable& table, const GuestConfig& config,

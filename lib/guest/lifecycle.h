@@ -25,9 +25,11 @@ namespace vs {
 Result<FileLock> lock_guest(const shim::ContextTable& table, std::string_view name);
 
 /// The live context of the guest, if any, resolved once (its state, whose name is the
-/// guest's, and a pidfd of its init): the static xid's entry, or the one its index names.
-/// Dead entries are reaped on the way. Whoever acts on the guest afterwards works through
-/// this handle (shim::spawn_in_context, stop_guest), never through the xid again.
+/// guest's, and a pidfd of its init), found by the guest's name: the context its index
+/// (RUNDIR/guest-NAME.xid, written by every start) names, whatever `context` says now; with no
+/// index, a static guest's configured context if its state bears the name. Dead entries are
+/// reaped on the way. Whoever acts on the guest afterwards works through this handle
+/// (shim::spawn_in_context, stop_guest), never through the xid again.
 Result<std::optional<shim::ContextHandle>> find_guest_context(const shim::ContextTable& table,
                                                               const GuestConfig& config);
 
@@ -73,6 +75,11 @@ struct StopResult {
 /// up); so is one whose processes outlive the kill (its entry and index then stay).
 Result<StopResult> stop_guest(const shim::ContextTable& table, const ConfigRoots& roots,
                               const GuestConfig& config, const StopOptions& opts = {});
+
+/// vserver NAME wait: blocks until the running guest's init has ended (the guest with it), as
+/// a supervisor such as systemd needs a process whose life is the guest's (vserver@.service).
+/// A guest that is not running is a kWrongState error.
+Result<void> wait_guest(const shim::ContextTable& table, const GuestConfig& config);
 
 /// Whether exec and enter give the command a pty.
 enum class TtyMode {

@@ -213,15 +213,26 @@ TEST(Vserver, BadInputIsRefusedAndChangesNothing) {
   EXPECT_NE(r.err.find("limits.pids"), std::string::npos) << r.err;
   EXPECT_TRUE(rundir_entries().empty());
 
-  // The same address in two guests: `config` names both files (exit 2); a start while the
-  // other guest holds the address is refused (exit 4) naming it, and leaves nothing.
+  // The same address in two guests: `config` names both files (exit 2); so does a start of
+  // either (issue 20: the cross-guest checks run at start too), and it leaves nothing.
   write(confdir("dup-guest") + "/vserver.toml",
         toml + "\n[[interfaces]]\naddress = \"192.0.2.10\"\n");
   build("dup-guest2", "[[interfaces]]\naddress = \"192.0.2.10\"\n");
   r = vserver({"dup-guest", "config"});
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("dup-guest2"), std::string::npos) << r.err;
+  r = vserver({"dup-guest2", "start"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("also an address of guest dup-guest "), std::string::npos) << r.err;
+  // An address another running guest holds (the configuration changed since it started) is
+  // refused at run time (exit 4) naming its context, and leaves nothing.
+  write(confdir("dup-guest") + "/vserver.toml", toml);
   ASSERT_EQ(vserver({"dup-guest2", "start"}).status, 0);
+  std::string t2 = slurp(confdir("dup-guest2") + "/vserver.toml");
+  t2.replace(t2.find("192.0.2.10"), 10, "192.0.2.12");
+  write(confdir("dup-guest2") + "/vserver.toml", t2);
+  write(confdir("dup-guest") + "/vserver.toml",
+        toml + "\n[[interfaces]]\naddress = \"192.0.2.10\"\n");
   auto entries = rundir_entries();
   r = vserver({"dup-guest", "start"});
   EXPECT_EQ(r.status, 4) << r.err;

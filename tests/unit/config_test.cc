@@ -292,7 +292,7 @@ TEST_F(ConfigTest, VdirSymlinkIsReadAsData) {
   // A link to /etc is a path outside the base: refused between guests, never followed.
   auto all = load_all_guests(roots_);
   ASSERT_FALSE(all);
-  EXPECT_NE(all.error().message().find("a/vdir: key 'vdir': `/etc` of guest a is not below"),
+  EXPECT_NE(all.error().message().find("a/vdir: key 'vdir': `/etc` of guest a is the host's /etc"),
             std::string::npos)
       << all.error().message();
 }
@@ -348,8 +348,9 @@ TEST_F(ConfigTest, DuplicateXidAcrossGuests) {
   auto all = load_all_guests(roots_);
   ASSERT_FALSE(all);
   std::string msg = all.error().message();
-  EXPECT_NE(msg.find(roots_.confdir + "/b/vserver.toml:2: key 'context': context 10 is also"),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find(roots_.confdir + "/b/vserver.toml:2: key 'context': context 10 of guest b is also"),
+      std::string::npos)
       << msg;
   EXPECT_NE(msg.find(roots_.confdir + "/a/vserver.toml:1"), std::string::npos) << msg;
   EXPECT_EQ(all.error().kind, ErrorKind::kUsage);
@@ -360,8 +361,9 @@ TEST_F(ConfigTest, DuplicateAddressAcrossGuests) {
   put("b/interfaces/0/ip", "2001:0db8:0::1\n");
   auto all = load_all_guests(roots_);
   ASSERT_FALSE(all);
-  EXPECT_NE(all.error().message().find("address 2001:db8::1 is also an address of guest a"),
-            std::string::npos)
+  EXPECT_NE(
+      all.error().message().find("address 2001:db8::1 of guest b is also an address of guest a"),
+      std::string::npos)
       << all.error().message();
 }
 
@@ -374,6 +376,76 @@ TEST_F(ConfigTest, OverlappingVdirs) {
   toml("b", "vdir = \"" + roots_.vdirbase + "/ab\"\n");
   auto ok = load_all_guests(roots_);
   EXPECT_TRUE(ok) << ok.error().message();
+}
+
+// Issue 20 item 8: a clash breaks both guests (each naming the other), a bad vdir its own
+// guest, a typo its own guest; the others stay usable.
+TEST_F(ConfigTest, GuestSetSortsOutBrokenGuestsAndKeepsTheOthers) {
+  toml("a", "context = 10\n");
+  toml("b", "context = 10\n");
+  toml("c", "context = 11\n");
+  toml("d", "vdir = \"/usr/lib\"\n");
+  toml("e", "context = \"x\"\n");
+  toml("f", "vdir = \"/\"\n");
+  auto set = load_guest_set(roots_);
+  ASSERT_TRUE(set) << set.error().message();
+  ASSERT_EQ(set->guests.size(), 1u);
+  EXPECT_EQ(set->guests[0].name, "c");
+  ASSERT_EQ(set->broken.size(), 5u);
+  EXPECT_EQ(set->broken[0].name, "a");
+  EXPECT_NE(set->broken[0].error.message().find("context 10 of guest a is also the context of "
+                                                "guest b"),
+            std::string::npos)
+      << set->broken[0].error.message();
+  ASSERT_TRUE(set->broken[0].config);
+  EXPECT_NE(set->broken[1].error.message().find("of guest b is also the context of guest a"),
+            std::string::npos);
+  EXPECT_NE(set->broken[2].error.message().find("`/usr/lib` of guest d is inside the host's /usr"),
+            std::string::npos)
+      << set->broken[2].error.message();
+  EXPECT_EQ(set->broken[3].name, "e");
+  EXPECT_FALSE(set->broken[3].config);
+  EXPECT_NE(set->broken[4].error.message().find("`/` of guest f is the host's /"),
+            std::string::npos)
+      << set->broken[4].error.message();
+  // start's check: the same clash, from the guest being started.
+  auto b = load_guest(roots_, "b");
+  ASSERT_TRUE(b);
+  auto r = check_against_others(*b, roots_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("guest b is also the context of guest a"), std::string::npos);
+  auto c = load_guest(roots_, "c");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(check_against_others(*c, roots_));
+}
+
+// Issue 20 item 8: util-vserver's cgroup files are imported as limits.*; nice, the cgroup
+// files without an equivalent, the interface variants and the interfaces/ defaults are
+// warned about, never silently ignored.
+TEST_F(ConfigTest, ClassicFilesNotUnderstoodAreWarnedAbout) {
+  put("u/context", "40\n");
+  put("u/cgroup/memory.limit_in_bytes", "64M\n");
+  put("u/cgroup/cpu.shares", "512\n");
+  put("u/cgroup/blkio.weight", "300\n");
+  put("u/nice", "5\n");
+  put("u/interfaces/0/ip", "192.0.2.9\n");
+  put("u/interfaces/0/mask", "255.255.255.0\n");
+  put("u/interfaces/0/disabled", "");
+  put("u/interfaces/dev", "eth0\n");
+  auto g = load_guest(roots_, "u");
+  ASSERT_TRUE(g) << g.error().message();
+  EXPECT_EQ(g->limits.memory, 64u << 20);
+  EXPECT_EQ(g->limits.cpu_shares, 512u);
+  std::string all;
+  for (const auto& w : g->warnings) all += w + "\n";
+  const std::string d = roots_.confdir + "/u/";
+  EXPECT_NE(all.find(d + "cgroup/blkio.weight: not read: a cgroup setting"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find(d + "nice: not read: "), std::string::npos) << all;
+  EXPECT_NE(all.find(d + "interfaces/0/mask: not read: "), std::string::npos) << all;
+  EXPECT_NE(all.find(d + "interfaces/0/disabled: not read: "), std::string::npos) << all;
+  EXPECT_NE(all.find(d + "interfaces/dev: not read: a default"), std::string::npos) << all;
+  EXPECT_EQ(g->warnings.size(), 5u) << all;
 }
 
 TEST_F(ConfigTest, FormatIsStableAndJsonHasTheKeys) {

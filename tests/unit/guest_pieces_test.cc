@@ -48,7 +48,41 @@ TEST(BootWaves, CyclesAndUnknownGuestsRefused) {
   EXPECT_NE(cycle.error().message().find("cycle among a, b"), std::string::npos);
   auto unknown = boot_waves({guest("a", "default", {"ghost"})}, "default");
   ASSERT_FALSE(unknown);
-  EXPECT_NE(unknown.error().message().find("`ghost`"), std::string::npos);
+  EXPECT_NE(unknown.error().message().find("a depends on ghost, which is not configured"),
+            std::string::npos)
+      << unknown.error().message();
+}
+
+// Issue 20 item 8: one guest's bad dependency holds back that guest and its dependents only.
+TEST(BootOrder, StartLeavesOutADanglingDependencyAndItsDependentsOnly) {
+  std::vector<GuestConfig> all = {
+      guest("web", "default", {"db"}),   guest("db", "default", {"gone"}),
+      guest("mail", "default", {"dns"}), guest("dns", ""),
+      guest("x", "default", {"y"}),      guest("y", "", {"x"})};
+  BootOrder o = boot_order(all, "default", false, {{"gone", "context 5 clashes"}});
+  EXPECT_EQ(o.waves, (std::vector<std::vector<std::string>>{{"dns"}, {"mail"}}));
+  ASSERT_EQ(o.left_out.size(), 4u);
+  EXPECT_EQ(o.left_out[0].first, "db");
+  EXPECT_EQ(o.left_out[0].second, "db depends on gone, which is broken: context 5 clashes");
+  EXPECT_EQ(o.left_out[1].first, "web");
+  EXPECT_EQ(o.left_out[1].second, "web depends on db, which is not started");
+  EXPECT_EQ(o.left_out[2].first, "x");
+  EXPECT_EQ(o.left_out[2].second, "a dependency cycle among x, y");
+  EXPECT_EQ(o.left_out[3].first, "y");
+  EXPECT_TRUE(o.problems.empty());
+}
+
+// Issue 20 item 9: stop is best effort: every guest concerned is in a wave, in reverse
+// dependency order where it is known; what could not be honoured is said.
+TEST(BootOrder, StopKeepsEveryGuestAndSaysWhatItIgnored) {
+  std::vector<GuestConfig> all = {guest("web", "m", {"db"}), guest("db", "m", {"gone"}),
+                                  guest("x", "m", {"y"}), guest("y", "", {"x"})};
+  BootOrder o = boot_order(all, "m", true);
+  EXPECT_TRUE(o.left_out.empty());
+  EXPECT_EQ(o.waves, (std::vector<std::vector<std::string>>{{"db"}, {"web"}, {"x", "y"}}));
+  ASSERT_EQ(o.problems.size(), 2u);
+  EXPECT_EQ(o.problems[0], "db depends on gone, which is not configured (ignored to stop)");
+  EXPECT_EQ(o.problems[1], "a dependency cycle among x, y (stopped in one wave)");
 }
 
 constexpr const char* kPasswd =

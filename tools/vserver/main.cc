@@ -6,9 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,17 +55,24 @@ int fail(const Error& e) { return vs::tool::report(kTool, e); }
 
 vs::ConfigRoots roots_of(const Global& g) { return vs::tool::config_roots(g.roots, g.common); }
 
-// The guest's configuration. `check_all` also checks it against every other guest (duplicate
-// static xids and addresses, overlapping vdirs): for config; start checks the live contexts
-// instead (an address or xid in use), which costs no read of every other guest's files.
+// The guest's configuration. `check_all` also checks it against every other guest whose own
+// configuration loads (duplicate static xids and addresses, overlapping vdirs) and its vdir
+// against the host's directories (vs::check_against_others): for config and start. Stop,
+// exec and status do without, so a running guest that a hand edit broke can still be
+// reached and stopped.
 vs::Result<GuestConfig> load(const vs::ConfigRoots& roots, const std::string& name,
                              bool check_all = false) {
   auto g = vs::load_guest(roots, name);
   if (!g || !check_all) return g;
-  std::vector<Error> broken;  // other guests' errors are theirs: reported when they are used
-  auto all = vs::load_all_guests(roots, &broken);
-  if (!all) return std::move(all).error();
+  if (auto r = vs::check_against_others(*g, roots); !r) return std::move(r).error();
   return g;
+}
+
+// The classic files the configuration has and that were not read (GuestConfig::warnings).
+void warn_unread(const GuestConfig& cfg) {
+  for (const auto& w : cfg.warnings) {
+    std::fprintf(stderr, "vserver: %s: warning: %s\n", cfg.name.c_str(), w.c_str());
+  }
 }
 
 // Parses a command's own options (argv[0] is "vserver NAME CMD" for messages).
@@ -110,6 +118,7 @@ int cmd_config(const Global& g, const std::string& name, const std::vector<std::
   if (!parse_sub(app, args, &code)) return code;
   auto cfg = load(roots_of(g), name, true);
   if (!cfg) return fail(cfg.error());
+  warn_unread(*cfg);
   std::fputs((json ? vs::format_config_json(*cfg) : vs::format_config(*cfg)).c_str(), stdout);
   return vs::kExitOk;
 }
@@ -130,8 +139,9 @@ int cmd_start(const Global& g, const std::string& name, const std::vector<std::s
   int code = 0;
   if (!parse_sub(app, args, &code)) return code;
   auto roots = roots_of(g);
-  auto cfg = load(roots, name);
+  auto cfg = load(roots, name, true);
   if (!cfg) return fail(cfg.error());
+  warn_unread(*cfg);
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   vs::StartHooks hooks;
@@ -172,7 +182,8 @@ int cmd_stop(const Global& g, const std::string& name, const std::vector<std::st
   if (app.count("--timeout")) opts.timeout = timeout;
   opts.at_step = test_stop_hook();
   auto roots = roots_of(g);
-  auto cfg = load(roots, name);
+  // restart checks what start checks before it stops anything.
+  auto cfg = load(roots, name, restart);
   if (!cfg) return fail(cfg.error());
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
@@ -272,6 +283,21 @@ void print_swept(const std::vector<std::string>& removed, const std::vector<std:
   }
 }
 
+int cmd_wait(const Global& g, const std::string& name, const std::vector<std::string>& args) {
+  CLI::App app{
+      "Wait until the running guest's init has ended (for supervisors: "
+      "vserver@.service). Exit 0 then; 4 if it is not running.",
+      "vserver " + name + " wait"};
+  int code = 0;
+  if (!parse_sub(app, args, &code)) return code;
+  auto cfg = vs::load_guest(roots_of(g), name);
+  if (!cfg) return fail(cfg.error());
+  ContextTable table(vs::tool::shim_config(g.common));
+  if (auto r = table.prepare(); !r) return fail(r.error());
+  if (auto r = vs::wait_guest(table, *cfg); !r) return fail(r.error());
+  return vs::kExitOk;
+}
+
 int cmd_delete(const Global& g, const std::string& name, const std::vector<std::string>& args) {
   CLI::App app{"Remove the guest's root tree and configuration (not while it runs).",
                "vserver " + name + " delete"};
@@ -293,6 +319,10 @@ int cmd_delete(const Global& g, const std::string& name, const std::vector<std::
     if (!swept.removed.empty() && swept.failed.empty()) return vs::kExitOk;
   }
   if (!cfg) return fail(cfg.error());
+  // A hand-edited vdir that is a host directory or another guest's tree is never removed.
+  if (auto r = vs::check_against_others(*cfg, roots, true); !r) {
+    return fail(std::move(r).error().wrap("delete " + name));
+  }
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   auto lk = vs::lock_guest(table, name);
@@ -320,12 +350,14 @@ int cmd_delete(const Global& g, const std::string& name, const std::vector<std::
   return vs::kExitOk;
 }
 
+// --list: every guest under the confdir with its state: running, stopped, or broken (its
+// configuration does not load, or it clashes with another guest: the reason goes to stderr,
+// and to "problem" in JSON). A broken guest that runs shows its live context. Every guest is
+// listed whatever the others' problems; the exit code is 1 when one is broken.
 int cmd_list(const Global& g) {
   auto roots = roots_of(g);
-  std::vector<Error> broken;
-  auto guests = vs::load_all_guests(roots, &broken);
-  if (!guests) return fail(guests.error());
-  for (const auto& e : broken) std::fprintf(stderr, "vserver: skipped: %s\n", e.message().c_str());
+  auto set = vs::load_guest_set(roots);
+  if (!set) return fail(set.error());
   ContextTable table(vs::tool::shim_config(g.common));
   if (auto r = table.prepare(); !r) return fail(r.error());
   // A listing looks at every context anyway: dead ones (a start killed half-way, a guest
@@ -333,36 +365,64 @@ int cmd_list(const Global& g) {
   // state was lost.
   if (auto r = table.list(); !r) return fail(r.error());
   (void)vs::shim::sweep_host_addresses(table);
+  struct Row {
+    std::string name;
+    const GuestConfig* cfg = nullptr;  ///< null: its configuration does not load
+    const Error* problem = nullptr;
+  };
+  std::vector<Row> rows;
+  for (const auto& cfg : set->guests) rows.push_back({cfg.name, &cfg, nullptr});
+  for (const auto& b : set->broken)
+    rows.push_back({b.name, b.config ? &*b.config : nullptr, &b.error});
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.name < b.name; });
   if (g.json) std::fputs("[", stdout);
   else std::printf("%-20s %-8s %-7s %-6s %s\n", "NAME", "STATE", "CONTEXT", "INIT", "VDIR");
   bool first = true;
-  for (const auto& cfg : *guests) {
-    auto st = vs::find_guest_context(table, cfg);
-    if (!st) return fail(st.error());
-    bool up = st->has_value();
-    std::string ctx = up ? (*st)->state.xid.str() : (cfg.xid ? cfg.xid->str() : "-");
+  int rc = vs::kExitOk;
+  for (const auto& row : rows) {
+    // Found by name (the index), so a guest whose configuration broke is still seen running.
+    GuestConfig by_name;
+    by_name.name = row.name;
+    const GuestConfig& cfg = row.cfg ? *row.cfg : by_name;
+    std::optional<vs::shim::ContextHandle> live;
+    if (vs::validate_guest_name(row.name)) {
+      auto st = vs::find_guest_context(table, cfg);
+      if (!st) return fail(st.error());
+      live = std::move(*st);
+    }
+    const bool up = live.has_value();
+    std::string ctx = up ? live->state.xid.str() : (cfg.xid ? cfg.xid->str() : "-");
+    const char* state = row.problem ? "broken" : up ? "running" : "stopped";
+    const std::string init = row.cfg ? std::string(vs::init_style_name(cfg.init_style)) : "-";
+    const std::string vdir = row.cfg ? cfg.vdir : "-";
+    if (row.problem) {
+      rc = vs::kExitFailed;
+      std::fprintf(stderr, "vserver: %s is broken%s: %s\n", vs::escape_terminal(row.name).c_str(),
+                   up ? " (and running)" : "", row.problem->message().c_str());
+    }
     if (g.json) {
-      std::printf("%s\n  {\"name\": %s, \"state\": \"%s\", \"context\": %s, \"init\": \"%s\", "
-                  "\"mark\": %s, \"vdir\": %s}",
-                  first ? "" : ",", vs::json_string(cfg.name).c_str(), up ? "running" : "stopped",
-                  ctx == "-" ? "null" : ctx.c_str(),
-                  std::string(vs::init_style_name(cfg.init_style)).c_str(),
-                  vs::json_string(cfg.mark).c_str(), vs::json_string(cfg.vdir).c_str());
+      std::printf(
+          "%s\n  {\"name\": %s, \"state\": \"%s\", \"context\": %s, \"init\": %s, "
+          "\"mark\": %s, \"vdir\": %s, \"running\": %s, \"problem\": %s}",
+          first ? "" : ",", vs::json_string(row.name).c_str(), state,
+          ctx == "-" ? "null" : ctx.c_str(), row.cfg ? vs::json_string(init).c_str() : "null",
+          row.cfg ? vs::json_string(cfg.mark).c_str() : "null",
+          row.cfg ? vs::json_string(vdir).c_str() : "null", up ? "true" : "false",
+          row.problem ? vs::json_string(row.problem->message()).c_str() : "null");
     } else {
-      std::printf("%-20s %-8s %-7s %-6s %s\n", cfg.name.c_str(), up ? "running" : "stopped",
-                  ctx.c_str(), std::string(vs::init_style_name(cfg.init_style)).c_str(),
-                  cfg.vdir.c_str());
+      std::printf("%-20s %-8s %-7s %-6s %s\n", vs::escape_terminal(row.name).c_str(), state,
+                  ctx.c_str(), init.c_str(), vdir.c_str());
     }
     first = false;
   }
   if (g.json) std::fputs(first ? "]\n" : "\n]\n", stdout);
-  return vs::kExitOk;
+  return rc;
 }
 
 int run(int argc, char** argv) {
   CLI::App app{
       "Manage guests: vserver [OPTIONS] NAME COMMAND [ARGS]. Commands: build, config, start, "
-      "stop, restart, enter, exec, status, running, delete (each takes --help). "
+      "stop, restart, enter, exec, status, running, wait, delete (each takes --help). "
       "vserver --list shows every guest.",
       kTool};
   Global g;
@@ -379,9 +439,10 @@ int run(int argc, char** argv) {
     return cmd_list(g);
   }
   if (g.rest.size() < 2) {
-    return fail(vs::usage_error("command", "expected NAME COMMAND (build, config, start, stop, "
-                                           "restart, enter, exec, status, running, delete) or "
-                                           "--list"));
+    return fail(vs::usage_error("command",
+                                "expected NAME COMMAND (build, config, start, stop, "
+                                "restart, enter, exec, status, running, wait, delete) or "
+                                "--list"));
   }
   const std::string name = g.rest[0];
   const std::string cmd = g.rest[1];
@@ -397,9 +458,10 @@ int run(int argc, char** argv) {
   if (cmd == "status") return cmd_status(g, name, args, false);
   if (cmd == "running") return cmd_status(g, name, args, true);
   if (cmd == "delete") return cmd_delete(g, name, args);
+  if (cmd == "wait") return cmd_wait(g, name, args);
   return fail(vs::usage_error("command", "unknown command `" + cmd +
                                              "` (expected build, config, start, stop, restart, "
-                                             "enter, exec, status, running or delete)"));
+                                             "enter, exec, status, running, wait or delete)"));
 }
 
 }  // namespace
