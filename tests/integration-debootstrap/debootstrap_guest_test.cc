@@ -20,6 +20,7 @@
 
 #include "lib/build/debootstrap.h"
 #include "tests/support/bg_process.h"
+#include "tests/support/files.h"
 #include "tests/support/patience.h"
 #include "tests/support/root_env.h"
 #include "tests/support/run_cmd.h"
@@ -28,13 +29,6 @@ namespace vs::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string mirror() {
   const char* m = std::getenv("VS_DEBOOTSTRAP_MIRROR");
